@@ -1,0 +1,69 @@
+/**
+ * The normalised shape of a targets file (SPEC.md "Targets file"). Parsing and
+ * validation (targets-file.ts) turn YAML/JSON into these; every later stage
+ * (registry, ownership, poller, API) sees only this validated form.
+ */
+
+/** How a check reaches its target's server. */
+export type ConnectionMode = 'reuse' | 'new'
+
+export interface HttpCheck {
+  kind: 'http'
+  url: string
+  /** Upper-case HTTP method; default GET. */
+  method: string
+  headers: Record<string, string>
+}
+
+export interface TcpCheck {
+  kind: 'tcp'
+  host: string
+  port: number
+}
+
+export interface Expect {
+  /** Accepted status codes; empty means any 2xx. */
+  status: number[]
+  bodyContains?: string
+  maxLatencyMs?: number
+}
+
+export interface Target {
+  /** Unique; [A-Za-z0-9._-], 1-128 chars. */
+  id: string
+  check: HttpCheck | TcpCheck
+  intervalMs: number
+  /** Always below intervalMs. */
+  timeoutMs: number
+  /** Consecutive successes before healthy. */
+  rise: number
+  /** Consecutive failures before unhealthy. */
+  fall: number
+  expect: Expect
+  /** `reuse` keeps connections alive (cheap, hides connect/TLS failures); `new` opens one per check. */
+  connection: ConnectionMode
+}
+
+export interface Webhook {
+  url: string
+  headers: Record<string, string>
+}
+
+export interface TargetsFile {
+  targets: Target[]
+  webhooks: Webhook[]
+}
+
+export type Status = 'healthy' | 'unhealthy' | 'unknown'
+
+/** One check result (SPEC.md "Health model"). */
+export interface CheckResult {
+  ok: boolean
+  latency_ms: number
+  status_code?: number
+  error?: string
+  /** Wall-clock ms since epoch. */
+  checked_at: number
+  /** Name of the node that ran the check. */
+  checker: string
+}

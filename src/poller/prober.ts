@@ -1,0 +1,17 @@
+/**
+ * Prober seam (DESIGN.md "Seams"): probes one target once, honouring an
+ * AbortSignal for the timeout. The real HTTP/TCP prober is in src/runtime; a
+ * simulated one in test/sim returns scripted results on the simulated clock.
+ */
+import type { Target } from '../config/types.ts'
+
+export interface ProbeOutcome {
+  ok: boolean
+  latencyMs: number
+  statusCode?: number
+  error?: string
+}
+
+export interface Prober {
+  probe(target: Target, signal: AbortSignal): Promise<ProbeOutcome>
+}
