@@ -1,0 +1,116 @@
+/**
+ * The embedded HTTP API (SPEC.md "HTTP API"), built with hono. Read endpoints
+ * answer from this node's copy of the replicated state; write endpoints follow
+ * the token-or-loopback rule. Errors are always `{"error", "detail"}` JSON.
+ */
+import { Hono } from 'hono'
+import type { Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { HTTPException } from 'hono/http-exception'
+import { ConfigError, ID_PATTERN, validateTarget } from '../config/targets-file.ts'
+import type { ApiDeps } from './deps.ts'
+import { requireWriteAccess } from './auth.ts'
+import { eventsRoute } from './sse.ts'
+
+/** Largest accepted request body: one target definition is far below this. */
+export const MAX_BODY_BYTES = 64 * 1024
+
+const STATUSES = new Set(['healthy', 'unhealthy', 'unknown'])
+
+const fail = (c: Context, status: 400 | 401 | 403 | 404 | 413 | 500, error: string, detail?: unknown) =>
+  c.json({ error, detail: detail ?? null }, status)
+
+export function createApp(deps: ApiDeps) {
+  const app = new Hono()
+
+  /** Every answer names the node and how old its newest data is. */
+  const meta = () => {
+    const at = deps.newestObservationAt()
+    return { node: deps.node, data_age_ms: at === null ? null : Math.max(0, deps.clock.now() - at) }
+  }
+
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) {
+      if (err.status === 413) return fail(c, 413, 'request body too large', { max_bytes: MAX_BODY_BYTES })
+      return fail(c, err.status as 400, err.message || 'request failed')
+    }
+    return fail(c, 500, 'internal error', err instanceof Error ? err.message : String(err))
+  })
+  app.notFound((c) => fail(c, 404, 'no such endpoint', { method: c.req.method, path: c.req.path }))
+
+  app.get('/healthz', (c) => c.json({ ok: true, node: deps.node, version: deps.version }))
+
+  app.get('/v1/health', (c) => {
+    const status = c.req.query('status')
+    const owner = c.req.query('owner')
+    if (status !== undefined && !STATUSES.has(status)) {
+      return fail(c, 400, 'bad status filter', { status, allowed: [...STATUSES] })
+    }
+    let targets = deps.health()
+    if (status) targets = targets.filter((t) => t.status === status)
+    if (owner) targets = targets.filter((t) => t.owner === owner)
+    return c.json({ ...meta(), targets })
+  })
+
+  app.get('/v1/targets/:id', (c) => {
+    const id = c.req.param('id')
+    const t = deps.target(id)
+    if (!t) return fail(c, 404, 'no such target', { id })
+    return c.json({ ...meta(), target: t })
+  })
+
+  const write = new Hono()
+  write.use('*', requireWriteAccess(deps))
+  write.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => fail(c, 413, 'request body too large', { max_bytes: MAX_BODY_BYTES }) }))
+
+  write.post('/v1/targets', async (c) => {
+    let body: unknown
+    try {
+      body = await c.req.json()
+    } catch (e) {
+      return fail(c, 400, 'invalid JSON', e instanceof Error ? e.message : String(e))
+    }
+    let target
+    try {
+      target = validateTarget(body)
+    } catch (e) {
+      if (e instanceof ConfigError) return fail(c, 400, 'invalid target', e.problems)
+      throw e
+    }
+    const replaced = await deps.putTarget(target)
+    return c.json({ ...meta(), target, replaced }, 201)
+  })
+
+  write.delete('/v1/targets/:id', async (c) => {
+    const id = c.req.param('id')
+    if (!ID_PATTERN.test(id)) return fail(c, 400, 'bad target id', { id })
+    if (!(await deps.deleteTarget(id))) return fail(c, 404, 'no such target', { id })
+    return c.body(null, 204)
+  })
+
+  write.post('/v1/leave', (c) => {
+    deps.leave()
+    return c.json({ ...meta(), leaving: true }, 202)
+  })
+
+  app.route('/', write)
+
+  app.get('/v1/members', (c) => c.json({ ...meta(), members: deps.members() }))
+
+  app.get('/v1/ownership', (c) => {
+    const target = c.req.query('target')
+    if (target !== undefined) {
+      if (!deps.target(target)) return fail(c, 404, 'no such target', { id: target })
+      return c.json({ ...meta(), target, owners: deps.owners(target) })
+    }
+    return c.json({ ...meta(), ownership: deps.ownershipMap() })
+  })
+
+  app.get('/v1/events', eventsRoute(deps))
+
+  app.get('/metrics', (c) =>
+    c.body(deps.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
+  )
+
+  return app
+}

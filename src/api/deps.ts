@@ -1,0 +1,35 @@
+/**
+ * What the HTTP API needs from a node. createApp(deps) builds routes on this
+ * interface alone, so tests drive it with `app.request()` and plain objects,
+ * and the app never opens a socket itself (DESIGN.md "Surfaces").
+ */
+import type { Target } from '../config/types.ts'
+import type { Clock } from '../runtime/clock.ts'
+import type { Registry } from '../metrics/registry.ts'
+import type { MemberView, NodeEvent, TargetDetail, TargetHealth } from '../node/types.ts'
+
+export interface ApiDeps {
+  /** This node's name; every answer says which node gave it. */
+  node: string
+  version: string
+  /** When set, write endpoints require `Authorization: Bearer <token>`; when unset, they answer on loopback only. */
+  apiToken?: string
+  metrics: Registry
+  health(): TargetHealth[]
+  target(id: string): TargetDetail | undefined
+  /** Adds or replaces a target cluster-wide; resolves true when it replaced one. */
+  putTarget(t: Target): boolean | Promise<boolean>
+  /** Removes a target cluster-wide; false when there was none. */
+  deleteTarget(id: string): boolean | Promise<boolean>
+  members(): MemberView[]
+  owners(id: string): string[]
+  /** Node name → target ids it owns (checks). */
+  ownershipMap(): Record<string, string[]>
+  /** Wall-clock ms of the newest observation this node holds, or null before the first. */
+  newestObservationAt(): number | null
+  subscribe(fn: (e: NodeEvent) => void): () => void
+  /** Starts a graceful leave; the agent exits once it is done. */
+  leave(): void
+  /** Wall time for data ages and timers for SSE keep-alives; a SimClock in tests. */
+  clock: Clock
+}

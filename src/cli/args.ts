@@ -1,0 +1,34 @@
+/**
+ * Flag parsing on top of node:util parseArgs, turning its exceptions into
+ * UsageErrors that name the command and the flag.
+ */
+import { parseArgs } from 'node:util'
+import { UsageError } from './errors.ts'
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options']
+
+export function parseFlags<O extends Options>(command: string, args: string[], options: O, allowPositionals = false) {
+  try {
+    return parseArgs({ args, options: options as O, allowPositionals, strict: true })
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.replace(/\. To specify a positional.*$/s, '') : String(e)
+    throw new UsageError(`heck ${command}: ${msg} (see 'heck help')`)
+  }
+}
+
+/** "HOST:PORT" or ":PORT" or "PORT" → {host, port}; IPv6 as "[::1]:8080". */
+export function parseAddr(flag: string, s: string, defaultHost = '127.0.0.1'): { host: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s/]*)):(\d{1,5})$|^(\d{1,5})$/.exec(s)
+  const port = Number(m?.[3] ?? m?.[4])
+  if (!m || !(port >= 0 && port <= 65535)) throw new UsageError(`${flag}: expected HOST:PORT, got "${s}"`)
+  return { host: m[1] ?? (m[2] || defaultHost), port }
+}
+
+export const formatAddr = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
+
+/** Base URL of an agent's HTTP API from an --http ADDR flag. */
+export function apiBase(addr: string | undefined): string {
+  const a = parseAddr('--http', addr ?? '127.0.0.1:8080')
+  const host = a.host === '0.0.0.0' ? '127.0.0.1' : a.host === '::' ? '::1' : a.host
+  return `http://${formatAddr(host, a.port)}`
+}

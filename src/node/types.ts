@@ -1,0 +1,42 @@
+/**
+ * The views one node offers of the cluster, shared by the HTTP API, the CLI and
+ * the TUI. They are plain JSON-ready objects: the API serialises them as they are.
+ */
+import type { CheckResult, Status, Target } from '../config/types.ts'
+
+export interface TargetHealth {
+  id: string
+  status: Status
+  /** Wall-clock ms of the last status change (or of first sight, for `unknown`). */
+  since: number
+  /** The node that checks it now (its first live owner), or null when unknown. */
+  owner: string | null
+  last: CheckResult | null
+}
+
+export interface TargetDetail extends TargetHealth {
+  definition: Target
+  owners: string[]
+  recent: CheckResult[]
+  transitions: Array<{ at: number; from: Status; to: Status }>
+  uptime?: { h1: number | null; h24: number | null; d7: number | null }
+}
+
+export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
+
+export interface MemberView {
+  name: string
+  addr: string
+  state: MemberState
+  incarnation: number
+  /** Targets this member owns (is first live owner of), as this node computes it. */
+  owned: number
+  /** Lifeguard local health score (0 = healthy .. 8), where known. */
+  health?: number
+  meta?: Record<string, string>
+}
+
+export type NodeEvent =
+  | { type: 'health'; id: string; status: Status; previous: Status; since: number; checker: string; error?: string }
+  | { type: 'member'; name: string; state: MemberState; previous?: MemberState; addr: string }
+  | { type: 'target'; id: string; action: 'added' | 'updated' | 'removed' }
