@@ -48,7 +48,9 @@ function fixture(opts: { apiToken?: string } = {}) {
     },
   }
   const app = createApp(deps)
-  const req = (path: string, init?: RequestInit, env: object = loopbackEnv) => app.request(path, init, env)
+  // @types/node (pulled in by @types/blessed) types Response.json() as unknown; tests read loosely.
+  const req = (path: string, init?: RequestInit, env: object = loopbackEnv) =>
+    app.request(path, init, env) as Promise<Omit<Response, 'json'> & { json(): Promise<any> }>
   return { app, req, deps, bus, health, defs, left: () => left }
 }
 

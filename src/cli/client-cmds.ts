@@ -1,0 +1,86 @@
+/**
+ * Client commands that ask a running agent over its HTTP API: `heck members`,
+ * `heck status` and `heck owners`. They print a table for people or, with
+ * --json, the API's own answer for scripts.
+ */
+import { apiBase, parseFlags } from './args.ts'
+import { ago, renderTable } from './table.ts'
+import type { MemberView, TargetHealth } from '../node/types.ts'
+import { UsageError } from './errors.ts'
+
+async function getJson(base: string, path: string): Promise<Record<string, unknown>> {
+  let res: Response
+  try {
+    res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(5000) })
+  } catch (e) {
+    throw new Error(`cannot reach the agent at ${base} (${e instanceof Error ? e.message : String(e)}); is it running? pass --http ADDR`)
+  }
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>
+  if (!res.ok) throw new Error(`${base}${path} answered ${res.status}: ${String(body.error ?? res.statusText)}`)
+  return body
+}
+
+const footer = (body: Record<string, unknown>, now: number) => {
+  const age = body.data_age_ms
+  return `(answered by ${String(body.node)}; newest data ${typeof age === 'number' ? ago(now - age, now) : 'none yet'})`
+}
+
+export async function membersCommand(args: string[]): Promise<number> {
+  const { values } = parseFlags('members', args, { http: { type: 'string' }, json: { type: 'boolean' } })
+  const body = await getJson(apiBase(values.http), '/v1/members')
+  if (values.json) {
+    console.log(JSON.stringify(body, null, 2))
+    return 0
+  }
+  const members = (body.members ?? []) as MemberView[]
+  const rows = members.map((m) => [m.name, m.addr, m.state, String(m.incarnation), String(m.owned)])
+  console.log(renderTable(['NAME', 'ADDR', 'STATE', 'INCARNATION', 'OWNED'], rows))
+  console.log(footer(body, Date.now()))
+  return 0
+}
+
+export async function statusCommand(args: string[]): Promise<number> {
+  const { values } = parseFlags('status', args, {
+    http: { type: 'string' },
+    json: { type: 'boolean' },
+    unhealthy: { type: 'boolean' },
+  })
+  const body = await getJson(apiBase(values.http), values.unhealthy ? '/v1/health?status=unhealthy' : '/v1/health')
+  if (values.json) {
+    console.log(JSON.stringify(body, null, 2))
+    return 0
+  }
+  const now = Date.now()
+  const targets = ((body.targets ?? []) as TargetHealth[]).sort((a, b) => a.id.localeCompare(b.id))
+  const rows = targets.map((t) => [
+    t.id,
+    t.status,
+    t.owner ?? '-',
+    t.last ? `${Math.round(t.last.latency_ms)}ms` : '-',
+    ago(t.since, now),
+    t.last?.error ?? '',
+  ])
+  console.log(renderTable(['ID', 'STATUS', 'OWNER', 'LATENCY', 'SINCE', 'LAST ERROR'], rows))
+  const count = (s: string) => targets.filter((t) => t.status === s).length
+  console.log(
+    values.unhealthy
+      ? `${targets.length} unhealthy ${footer(body, now)}`
+      : `${targets.length} targets: ${count('healthy')} healthy, ${count('unhealthy')} unhealthy, ${count('unknown')} unknown ${footer(body, now)}`,
+  )
+  return 0
+}
+
+export async function ownersCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags('owners', args, { http: { type: 'string' }, json: { type: 'boolean' } }, true)
+  const id = positionals[0]
+  if (!id || positionals.length > 1) throw new UsageError('usage: heck owners TARGET_ID [--http ADDR]')
+  const body = await getJson(apiBase(values.http), `/v1/ownership?target=${encodeURIComponent(id)}`)
+  if (values.json) {
+    console.log(JSON.stringify(body, null, 2))
+    return 0
+  }
+  const owners = (body.owners ?? []) as string[]
+  console.log(renderTable(['PRIORITY', 'NODE'], owners.map((o, i) => [String(i + 1), o])))
+  console.log(footer(body, Date.now()))
+  return 0
+}

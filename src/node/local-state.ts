@@ -1,0 +1,80 @@
+/**
+ * StateStore for a cluster of one (Version 1): plain maps with the same
+ * semantics the replicated registry has, so behaviour does not change when a
+ * node joins a cluster. A file contributes targets; the API adds and removes
+ * them. A removal through the API sticks until the file's entry itself changes.
+ */
+import type { Target } from '../config/types.ts'
+import type { HealthRecord, StateChange, StateStore } from './state-store.ts'
+
+const same = (a: Target | undefined, b: Target | undefined) => JSON.stringify(a) === JSON.stringify(b)
+
+export class LocalState implements StateStore {
+  private defs = new Map<string, Target>()
+  private lastFile = new Map<string, Map<string, Target>>()
+  private healthMap = new Map<string, HealthRecord>()
+  private listeners = new Set<(c: StateChange) => void>()
+
+  private emit(c: StateChange): void {
+    for (const fn of this.listeners) fn(c)
+  }
+
+  onChange(fn: (c: StateChange) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  setFileTargets(contributor: string, targets: Target[]): void {
+    const before = this.lastFile.get(contributor) ?? new Map<string, Target>()
+    const after = new Map(targets.map((t) => [t.id, t]))
+    for (const [id, t] of after) {
+      if (!same(before.get(id), t)) this.put(t)
+    }
+    for (const id of before.keys()) {
+      if (!after.has(id)) this.removeTarget(id)
+    }
+    this.lastFile.set(contributor, after)
+  }
+
+  private put(t: Target): boolean {
+    const had = this.defs.get(t.id)
+    if (same(had, t)) return true
+    this.defs.set(t.id, t)
+    this.emit({ kind: 'target', id: t.id, action: had ? 'updated' : 'added' })
+    return had !== undefined
+  }
+
+  putTarget(t: Target): boolean {
+    return this.put(t)
+  }
+
+  removeTarget(id: string): boolean {
+    if (!this.defs.delete(id)) return false
+    this.healthMap.delete(id)
+    this.emit({ kind: 'target', id, action: 'removed' })
+    return true
+  }
+
+  targets(): Target[] {
+    return [...this.defs.values()]
+  }
+
+  target(id: string): Target | undefined {
+    return this.defs.get(id)
+  }
+
+  observe(rec: HealthRecord): void {
+    if (!this.defs.has(rec.id)) return // a late result for a removed target
+    const previous = this.healthMap.get(rec.id)
+    this.healthMap.set(rec.id, rec)
+    this.emit({ kind: 'health', id: rec.id, record: rec, previous })
+  }
+
+  health(id: string): HealthRecord | undefined {
+    return this.healthMap.get(id)
+  }
+
+  allHealth(): HealthRecord[] {
+    return [...this.healthMap.values()]
+  }
+}
