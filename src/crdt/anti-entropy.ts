@@ -1,0 +1,278 @@
+/**
+ * Anti-entropy for a causal dot store (Almeida et al. 2018, §7 "causal delta
+ * merging"; Akka Distributed Data's delta + digest gossip):
+ * - local deltas are logged and queued for piggybacking (epidemic relay: a node
+ *   re-queues every delta it applies for the first time);
+ * - a remote delta is joined only when causally safe — its origin's earlier
+ *   counters are all here — otherwise it is held (bounded) until the gap fills,
+ *   or dropped and repaired by the next digest sync;
+ * - a digest sync answers a peer's causal context with exactly the logged
+ *   deltas it lacks, in order, or with full state when the log does not reach
+ *   back far enough or the peer is new. Deltas only ever carry the dots their
+ *   mutation removed, so a partial sync cannot delete a live key.
+ */
+import { CausalContext, type ReplicaId } from './causal-context.ts'
+import { Tag, decodeMessage, encodeDelta, encodeDigest, encodeFull, encodeSyncDeltas, type Decoded } from './codec.ts'
+import { type CausalState, type Delta, unseenEntries } from './dot-store.ts'
+import { BroadcastQueue, DeltaLog, HeldDeltas } from './gossip-buffers.ts'
+import { isHlcStamp, type Hlc, type HlcStamp } from './hlc.ts'
+import type { CrdtLimits } from './limits.ts'
+import type { Replica } from './replica.ts'
+
+export type DeltaResult = 'applied' | 'held' | 'rejected' | 'duplicate'
+
+export interface AntiEntropyHooks {
+  count(result: DeltaResult, n?: number): void
+  changed(keys: Set<string>): void
+  /** Called with a reason whenever a message is rejected (for logs and tests). */
+  rejected?(reason: string): void
+}
+
+export class AntiEntropy {
+  readonly queue: BroadcastQueue
+  readonly log: DeltaLog
+  readonly held: HeldDeltas
+  readonly peers = new Map<string, { ctx: CausalContext; at: number }>()
+  clusterSize = 1
+  /** Set when causal gaps were dropped: the next digest exchange should pull. */
+  wantSync = false
+
+  constructor(
+    private readonly rep: Replica,
+    private readonly L: CrdtLimits,
+    private readonly hlc: Hlc,
+    private readonly hooks: AntiEntropyHooks,
+    private readonly nowMs: () => number,
+  ) {
+    this.queue = new BroadcastQueue(L.maxBroadcastQueue)
+    this.log = new DeltaLog(L.maxLogPerOrigin, L.maxLogBytes)
+    this.held = new HeldDeltas(L.maxHeldDeltas)
+  }
+
+  private transmits(): number {
+    return this.L.retransmitMult * Math.max(1, Math.ceil(Math.log10(this.clusterSize + 1)))
+  }
+
+  /** Ships a locally minted delta (already joined locally). */
+  local(d: Delta): void {
+    const bytes = encodeDelta(d)
+    this.log.add(d, bytes.byteLength)
+    this.queue.push(`${d.origin}\u0000${d.lo}`, bytes, this.transmits())
+  }
+
+  /** A raw piggybacked message from a peer. */
+  receive(from: string, buf: Uint8Array): void {
+    const r = decodeMessage(buf, this.L)
+    if (!r.ok) return this.reject(r.error)
+    if (r.msg.tag !== Tag.Delta) return this.reject(`unexpected tag ${r.msg.tag} on gossip`)
+    this.receiveDelta(r.msg.delta, buf)
+    void from
+  }
+
+  private reject(reason: string, n = 1): void {
+    this.hooks.count('rejected', n)
+    this.hooks.rejected?.(reason)
+  }
+
+  /** Rejects contexts claiming dots this replica never minted, and stamps too far ahead. */
+  private sane(s: CausalState): string | null {
+    const me = this.rep.self
+    if (s.ctx.top(me) > this.rep.state.ctx.top(me)) return 'dots from the future (our own, never minted)'
+    for (const es of s.store.values())
+      for (const e of es) {
+        const t = (e.v as { t?: unknown }).t
+        if (isHlcStamp(t) && !this.hlc.plausible(t)) return 'HLC stamp from the future'
+      }
+    return null
+  }
+
+  private observeStamps(s: CausalState): void {
+    let max: HlcStamp | undefined
+    for (const es of s.store.values())
+      for (const e of es) {
+        const t = (e.v as { t?: unknown }).t
+        if (isHlcStamp(t) && (!max || t[0] > max[0] || (t[0] === max[0] && t[1] > max[1]))) max = t
+      }
+    if (max) this.hlc.observe(max)
+  }
+
+  /** Joins, holds or rejects one delta. `relayBytes` re-queues it for epidemic spread. */
+  receiveDelta(d: Delta, relayBytes?: Uint8Array): DeltaResult {
+    const ctx = this.rep.state.ctx
+    const folded = ctx.foldedReplicas().get(d.origin)
+    if (folded !== undefined && d.hi > folded) {
+      this.reject('delta from a folded (dead) replica')
+      return 'rejected'
+    }
+    const err = this.sane(d)
+    if (err) {
+      this.reject(err)
+      return 'rejected'
+    }
+    const have = ctx.contiguous(d.origin)
+    let covered = d.hi <= have
+    if (!covered) {
+      covered = true
+      for (let n = d.lo; n <= d.hi && covered; n++) covered = ctx.has(d.origin, n)
+    }
+    if (covered) {
+      this.hooks.count('duplicate')
+      return 'duplicate'
+    }
+    if (!this.ready(d)) {
+      if (d.lo - have > this.L.maxHoldGap) {
+        this.reject('delta too far ahead of its origin (from the future)')
+        this.wantSync = true
+        return 'rejected'
+      }
+      if (this.held.hold(d)) this.wantSync = true
+      this.hooks.count('held')
+      return 'held'
+    }
+    this.apply(d, relayBytes)
+    this.releaseHeld()
+    return 'applied'
+  }
+
+  /**
+   * Causal readiness: every earlier counter of the origin is here, and so is every
+   * other dot the delta removes. The second half matters: joining a removal of a
+   * dot we have not seen would record that dot as seen, and the delta that
+   * carries it would then look like a duplicate and be skipped.
+   */
+  private ready(d: Delta): boolean {
+    const ctx = this.rep.state.ctx
+    if (ctx.contiguous(d.origin) < d.lo - 1) return false
+    for (const [r, max, ex] of d.ctx.encode()) {
+      if (r === d.origin) continue
+      for (let n = ctx.contiguous(r) + 1; n <= max; n++) if (!ctx.has(r, n)) return false
+      for (let i = 0; i + 1 < ex.length; i += 2)
+        for (let n = ex[i] as number; n <= (ex[i + 1] as number); n++) if (!ctx.has(r, n)) return false
+    }
+    return true
+  }
+
+  private apply(d: Delta, relayBytes?: Uint8Array): void {
+    this.observeStamps(d)
+    const changed = this.rep.applyDelta(d)
+    const bytes = relayBytes ?? encodeDelta(d)
+    this.log.add(d, bytes.byteLength)
+    if (relayBytes) this.queue.push(`${d.origin}\u0000${d.lo}`, relayBytes, this.transmits())
+    this.hooks.count('applied')
+    if (changed.size > 0) this.hooks.changed(changed)
+  }
+
+  private releaseHeld(): void {
+    const ctx = this.rep.state.ctx
+    for (;;) {
+      const ready = this.held.takeReady((d) => this.ready(d))
+      if (ready.length === 0) return
+      for (const d of ready) {
+        if (d.hi <= ctx.contiguous(d.origin)) this.hooks.count('duplicate')
+        else this.apply(d, encodeDelta(d))
+      }
+    }
+  }
+
+  /** Joins a full state (join sync, or a peer too far ahead). Returns false if rejected. */
+  mergeFull(s: CausalState): boolean {
+    const err = this.sane(s)
+    if (err) {
+      this.reject(err)
+      return false
+    }
+    for (const [r, upTo] of this.rep.state.ctx.foldedReplicas()) {
+      // A peer that has not folded a dead replica yet may still list its dots; ours cover them.
+      if (s.ctx.top(r) > upTo) {
+        this.reject('full state carries dots of a folded replica beyond its fold')
+        return false
+      }
+    }
+    this.observeStamps(s)
+    const changed = this.rep.mergeFull(s)
+    if (changed.size > 0) this.hooks.changed(changed)
+    this.releaseHeld()
+    return true
+  }
+
+  // ---- digests and sync ----
+
+  digest(tag: typeof Tag.Digest | typeof Tag.SyncRequest = Tag.Digest): Uint8Array {
+    return encodeDigest(tag, this.rep.state.ctx)
+  }
+
+  fullState(tag: typeof Tag.Full | typeof Tag.SyncReplyFull = Tag.Full): Uint8Array {
+    return encodeFull(tag, this.rep.state)
+  }
+
+  recordPeer(peer: string, ctx: CausalContext): void {
+    this.peers.delete(peer)
+    this.peers.set(peer, { ctx, at: this.nowMs() })
+    while (this.peers.size > this.L.maxPeers) {
+      const first = this.peers.keys().next().value as string
+      this.peers.delete(first)
+    }
+  }
+
+  /** True if `peer` has seen dots we have not (we should pull from it). */
+  behind(peerCtx: CausalContext): boolean {
+    const mine = this.rep.state.ctx
+    for (const r of peerCtx.replicas()) {
+      const f = mine.foldedReplicas().get(r)
+      if (f !== undefined && peerCtx.top(r) <= f) continue
+      if (peerCtx.top(r) > mine.contiguous(r) || peerCtx.exceptionCount() > 0) {
+        if (!peerCtx.leq(mine)) return true
+      }
+    }
+    return false
+  }
+
+  /** Exactly what a peer with context `peer` lacks: logged deltas in causal order, or full state. */
+  syncReply(peer: CausalContext): Uint8Array {
+    const mine = this.rep.state.ctx
+    if (peer.replicas().length === 0 && this.rep.state.store.size > 0) return this.fullState(Tag.SyncReplyFull)
+    const out: Delta[] = []
+    for (const r of mine.replicas()) {
+      const theirs = peer.contiguous(r)
+      const ours = mine.top(r)
+      if (ours <= theirs) continue
+      if (mine.exceptionCount() > 0) return this.fullState(Tag.SyncReplyFull)
+      const ds = this.log.range(r, theirs, ours)
+      if (!ds) return this.fullState(Tag.SyncReplyFull)
+      out.push(...ds)
+    }
+    if (out.length > 0 && unseenEntries(this.rep.state, peer) > this.L.fullSyncThresholdEntries)
+      return this.fullState(Tag.SyncReplyFull)
+    return encodeSyncDeltas(out)
+  }
+
+  /** Applies a sync reply (or a push/pull payload); returns false if it was rejected. */
+  applyMessage(from: string, buf: Uint8Array): Decoded | null {
+    const r = decodeMessage(buf, this.L)
+    if (!r.ok) {
+      this.reject(r.error)
+      return null
+    }
+    const m = r.msg
+    if (m.tag === Tag.SyncReplyDeltas) {
+      for (const d of m.deltas) this.receiveDelta(d)
+      this.wantSync = false
+    } else if (m.tag === Tag.SyncReplyFull || m.tag === Tag.Full) {
+      if (this.mergeFull(m.state)) this.recordPeer(from, m.state.ctx.clone())
+      this.wantSync = false
+    } else if (m.tag === Tag.Digest || m.tag === Tag.SyncRequest) {
+      this.recordPeer(from, m.ctx)
+    } else if (m.tag === Tag.Delta) {
+      this.receiveDelta(m.delta)
+    } else {
+      this.reject(`unexpected tag ${m.tag}`)
+      return null
+    }
+    return m
+  }
+
+  forget(r: ReplicaId): void {
+    this.log.forget(r)
+    this.held.forget(r)
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * A causal dot store: key -> set of (dot, value) entries, plus one causal
+ * context for the whole store (Almeida et al. 2018, §6, "DotMap<K, DotFun>").
+ * An entry lives while its dot is in some store; once a replica has seen a dot
+ * in its context but holds no entry for it, the entry was removed. So removal
+ * needs no tombstone: the dot in the context is the whole record of it, and the
+ * context folds to one counter per replica.
+ *
+ * Every mutation mints fresh dots from the local replica, contiguously, so each
+ * delta covers a counter range lo..hi of its origin; anti-entropy uses that to
+ * deliver deltas in causal (per-origin FIFO) order.
+ *
+ * Concrete types (the registry AWOR map, the health register map, the plain KV
+ * map) are read-time views over this one store, under key prefixes.
+ */
+import { CausalContext, type ReplicaId } from './causal-context.ts'
+
+export interface Entry {
+  r: ReplicaId
+  n: number
+  v: unknown
+}
+
+export interface CausalState {
+  ctx: CausalContext
+  store: Map<string, Entry[]>
+}
+
+/** A delta: a causal state fragment minted by `origin` as counters lo..hi. */
+export interface Delta extends CausalState {
+  origin: ReplicaId
+  lo: number
+  hi: number
+}
+
+export function emptyState(): CausalState {
+  return { ctx: new CausalContext(), store: new Map() }
+}
+
+const byDot = (a: Entry, b: Entry) => (a.r < b.r ? -1 : a.r > b.r ? 1 : a.n - b.n)
+
+/**
+ * Joins `o` into `s` in place and returns the keys whose entries changed.
+ * With `full`, every key of both sides is visited (o is a full state); otherwise
+ * only o's keys (o is a delta, and every key whose entries it removes is listed
+ * in its store, possibly with no entries).
+ */
+export function joinInto(s: CausalState, o: CausalState, full: boolean): Set<string> {
+  const changed = new Set<string>()
+  const keys = full ? new Set([...s.store.keys(), ...o.store.keys()]) : o.store.keys()
+  for (const k of keys) {
+    const a = s.store.get(k) ?? []
+    const b = o.store.get(k) ?? []
+    const inB = new Set(b.map((e) => `${e.r}\u0000${e.n}`))
+    const inA = new Set(a.map((e) => `${e.r}\u0000${e.n}`))
+    const out: Entry[] = []
+    for (const e of a) if (inB.has(`${e.r}\u0000${e.n}`) || !o.ctx.has(e.r, e.n)) out.push(e)
+    for (const e of b) if (!inA.has(`${e.r}\u0000${e.n}`) && !s.ctx.has(e.r, e.n)) out.push(e)
+    if (out.length === a.length && out.every((e, i) => e === a[i])) continue
+    out.sort(byDot)
+    changed.add(k)
+    if (out.length === 0) s.store.delete(k)
+    else s.store.set(k, out)
+  }
+  s.ctx.join(o.ctx)
+  return changed
+}
+
+/** A pure join for tests and proofs: neither argument is modified. */
+export function join(a: CausalState, b: CausalState): CausalState {
+  const s = cloneState(a)
+  joinInto(s, b, true)
+  return s
+}
+
+export function cloneState(a: CausalState): CausalState {
+  return { ctx: a.ctx.clone(), store: new Map([...a.store].map(([k, es]) => [k, es.slice()])) }
+}
+
+/**
+ * Builds deltas for one local mutation batch. Each `write` removes the listed
+ * observed entries of a key and optionally adds one new value under a fresh dot;
+ * the returned delta carries exactly the removed dots and the new ones.
+ */
+export class DeltaBuilder {
+  private ctx = new CausalContext()
+  private store = new Map<string, Entry[]>()
+  private lo = 0
+  private hi = 0
+
+  constructor(private readonly self: ReplicaId, private readonly nextCounter: () => number) {}
+
+  write(key: string, removed: Entry[], value?: { v: unknown }): void {
+    const list = this.store.get(key) ?? []
+    this.store.set(key, list)
+    for (const e of removed) this.ctx.add(e.r, e.n)
+    // Removal-only writes still mint a dot: it keeps each origin's counters gapless,
+    // which is what lets receivers check causal delivery per origin.
+    const n = this.nextCounter()
+    if (this.lo === 0) this.lo = n
+    this.hi = n
+    this.ctx.add(this.self, n)
+    if (value) list.push({ r: this.self, n, v: value.v })
+  }
+
+  get size(): number {
+    return this.store.size
+  }
+
+  build(): Delta | null {
+    if (this.lo === 0) return null
+    return { origin: this.self, lo: this.lo, hi: this.hi, ctx: this.ctx, store: this.store }
+  }
+}
+
+/** Entries of `s` whose dots `ctx` has not seen (what a peer with that context lacks). */
+export function unseenEntries(s: CausalState, ctx: CausalContext): number {
+  let c = 0
+  for (const es of s.store.values()) for (const e of es) if (!ctx.has(e.r, e.n)) c++
+  return c
+}

@@ -1,0 +1,56 @@
+/**
+ * Knobs for replicated state. Every buffer is bounded by one of these; each
+ * says what it bounds, its unit, its default and the tradeoff.
+ */
+import type { CodecLimits } from './codec.ts'
+
+export interface CrdtLimits extends CodecLimits {
+  /** Gossip retransmit multiplier: each delta is piggybacked mult × ceil(log10(n+1)) times (memberlist uses 4). More = faster, surer spread, more bytes. */
+  retransmitMult: number
+  /** Most deltas waiting to be piggybacked; the ones with fewest transmits left are dropped first (push/pull repairs them). */
+  maxBroadcastQueue: number
+  /** Recent deltas kept per origin to answer digest syncs; a peer further behind than this gets full state. More = smaller syncs, more memory. */
+  maxLogPerOrigin: number
+  /** Total bytes of that delta log across origins; oldest evicted first. */
+  maxLogBytes: number
+  /** Deltas held because an earlier delta of the same origin is missing; beyond this the oldest is dropped and a full sync is requested. */
+  maxHeldDeltas: number
+  /** A delta whose first counter is further than this beyond what we have is "from the future": rejected, not held. */
+  maxHoldGap: number
+  /** Full state is sent instead of deltas when a peer lacks more than this many entries (or has never synced). */
+  fullSyncThresholdEntries: number
+  /** Keys per locally minted delta: batches (a targets file) are split so each delta fits a gossip packet. */
+  maxKeysPerDelta: number
+  /** A remote HLC stamp more than this ahead of our wall clock is refused (ms). */
+  maxClockDriftMs: number
+  /** Per-peer digests kept for pruning decisions (LRU). */
+  maxPeers: number
+  /** A peer digest older than this (ms) does not count toward "everyone has seen it" when folding a dead replica. */
+  peerDigestMaxAgeMs: number
+  /** Fold markers of dead replicas are forgotten after this long (ms); by then no delta of theirs can still be in flight. */
+  foldedTtlMs: number
+}
+
+export const defaultCrdtLimits: CrdtLimits = {
+  // Full states travel on the TCP push/pull: 10,000 targets is ~1.5 MB.
+  maxMessageBytes: 16 * 1024 * 1024,
+  maxReplicas: 4096,
+  maxExceptionRanges: 1024,
+  // Counters stay safe integers with room to spare.
+  maxCounter: 2 ** 48,
+  maxKeysPerMessage: 200_000,
+  maxEntriesPerKey: 64,
+  maxKeyLength: 512,
+  retransmitMult: 4,
+  maxBroadcastQueue: 1024,
+  maxLogPerOrigin: 256,
+  maxLogBytes: 8 * 1024 * 1024,
+  maxHeldDeltas: 256,
+  maxHoldGap: 1024,
+  fullSyncThresholdEntries: 2048,
+  maxKeysPerDelta: 8,
+  maxClockDriftMs: 60_000,
+  maxPeers: 1024,
+  peerDigestMaxAgeMs: 120_000,
+  foldedTtlMs: 3_600_000,
+}
