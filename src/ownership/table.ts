@@ -1,0 +1,304 @@
+/**
+ * OwnershipTable: who checks which target, in priority order, for a live member set.
+ *
+ * Scheme (shared/RESEARCH.md "Ownership"): every target id is jump-hashed (Lamping &
+ * Veach) into a fixed number of slots that never changes, so a target's slot never
+ * moves. Each slot's owner list is its members ranked by rendezvous weight
+ * (Thaler & Ravishankar, HRW) — a function of the member *set* alone, so:
+ *  - every node gets the same lists whatever order it learned the members in;
+ *  - when any member leaves, only the slots it owned change first owner, each to its
+ *    previous second owner; nothing moves between survivors;
+ *  - when a member joins, only slots that rank it first change first owner (≈ 1/(n+1)).
+ * Plain jump hash over a renumbered member list has none of this for a middle member.
+ *
+ * The top `depth` owners of each slot are kept in typed arrays and filled lazily, so a
+ * lookup is one hash, one jump and an index. setMembers() updates only what a change
+ * can touch: a leave rescans the slots that listed the leaver; a join weighs the
+ * joiner once per filled slot. Tracked targets keep their slot, so recomputing every
+ * target's owner after a change is an array walk without hashing.
+ */
+import { checkMembers, checkReplicas, OwnershipError } from './errors.ts'
+import { memberKey, slotOfId, slotSalt, weight } from './keys.ts'
+
+export interface OwnershipTableOptions {
+  /**
+   * Fixed slot count every node must share (default 262,144 = 2^18). More slots give a
+   * more even split (a member's share varies by about sqrt(members/slots)) at the cost
+   * of memory (8 bytes × depth per slot) and join time (one weight per filled slot).
+   * Changing it re-maps every target, so it is a cluster-wide constant.
+   */
+  slots?: number
+  /**
+   * Owners kept per slot (default 3). Deeper lookups are still answered, by ranking the
+   * slot's members on demand (O(members)). More depth costs memory and leave time.
+   */
+  depth?: number
+}
+
+export const DEFAULT_SLOTS = 1 << 18
+export const DEFAULT_DEPTH = 3
+/** Beyond this many members changed at once, starting over lazily is cheaper than patching. */
+const PATCH_LIMIT = 8
+
+export interface MembershipChange {
+  added: string[]
+  removed: string[]
+  /** Filled slots whose owner list changed (0 when the table was reset instead). */
+  slotsChanged: number
+  /** True when the table was cleared and will refill lazily. */
+  reset: boolean
+}
+
+export class OwnershipTable {
+  readonly slots: number
+  readonly depth: number
+  // Members by stable index; an index is reused only after its member has left.
+  private names: string[] = []
+  private keyLo: number[] = []
+  private keyHi: number[] = []
+  private freeIdx: number[] = []
+  private index = new Map<string, number>()
+  private active: number[] = []
+  // Per slot: `len` owner indices and their weights, best first; filled lazily.
+  private own: Int32Array
+  private wt: Uint32Array
+  private filled: Uint8Array
+  private len = 0
+  // Tracked targets and their (never changing) slots.
+  private slotCache = new Map<string, number>()
+  private targets: string[] = []
+  private targetSlots = new Uint32Array(0)
+
+  constructor(opts: OwnershipTableOptions = {}) {
+    const slots = opts.slots ?? DEFAULT_SLOTS
+    const depth = opts.depth ?? DEFAULT_DEPTH
+    if (!Number.isInteger(slots) || slots < 1 || slots >= 2 ** 31) {
+      throw new OwnershipError('bad-option', `slots must be an integer in [1, 2^31), got ${String(slots)}`)
+    }
+    if (!Number.isInteger(depth) || depth < 1 || depth > 64) {
+      throw new OwnershipError('bad-option', `depth must be an integer in [1, 64], got ${String(depth)}`)
+    }
+    this.slots = slots
+    this.depth = depth
+    this.own = new Int32Array(slots * depth)
+    this.wt = new Uint32Array(slots * depth)
+    this.filled = new Uint8Array(slots)
+  }
+
+  /** The current members, sorted. */
+  members(): string[] {
+    return this.active.map((i) => this.names[i] as string).sort()
+  }
+
+  get size(): number {
+    return this.active.length
+  }
+
+  /** Replaces the member set; throws OwnershipError (table unchanged) on bad input. */
+  setMembers(members: readonly string[]): MembershipChange {
+    checkMembers(members)
+    const next = new Set(members)
+    const removed = this.active.map((i) => this.names[i] as string).filter((m) => !next.has(m))
+    const added = members.filter((m) => !this.index.has(m))
+    if (added.length + removed.length === 0) return { added, removed, slotsChanged: 0, reset: false }
+    if (this.active.length === 0 || added.length + removed.length > PATCH_LIMIT) {
+      this.reset(members)
+      return { added, removed, slotsChanged: 0, reset: true }
+    }
+    // Joins first, so the member set never passes through empty.
+    let slotsChanged = 0
+    for (const m of added) slotsChanged += this.join(m)
+    for (const m of removed) slotsChanged += this.leave(m)
+    return { added, removed, slotsChanged, reset: false }
+  }
+
+  /** The slot a target id lives in; fixed for the life of the cluster. */
+  slotOf(id: string): number {
+    return slotOfId(id, this.slots)
+  }
+
+  /** The first min(k, members) owners of a target, in priority order. */
+  ownersOf(id: string, k: number = this.depth): string[] {
+    checkReplicas(k)
+    return this.ownersOfSlot(this.slotOf(id), k)
+  }
+
+  ownersOfSlot(slot: number, k: number = this.depth): string[] {
+    checkReplicas(k)
+    if (this.active.length === 0) throw new OwnershipError('no-members', 'no members: call setMembers() first')
+    if (k > this.depth) return this.rank(slot, k)
+    if (this.filled[slot] === 0) this.fill(slot)
+    const base = slot * this.depth
+    const n = k < this.len ? k : this.len
+    const out = new Array<string>(n)
+    for (let r = 0; r < n; r++) out[r] = this.names[this.own[base + r] as number] as string
+    return out
+  }
+
+  /**
+   * The highest-priority owner that `usable` accepts (e.g. alive and not suspected),
+   * looking past the kept depth when needed; undefined when no member is usable.
+   */
+  firstOwnerWhere(id: string, usable: (member: string) => boolean): string | undefined {
+    const slot = this.slotOf(id)
+    for (const m of this.ownersOfSlot(slot, Math.min(this.depth, this.active.length))) if (usable(m)) return m
+    if (this.active.length <= this.depth) return undefined
+    return this.rank(slot, this.active.length).find(usable)
+  }
+
+  /** Sets the targets that ownedBy()/ownershipMap() answer for, hashing each id once. */
+  setTargets(ids: Iterable<string>): void {
+    const cache = new Map<string, number>()
+    const list: string[] = []
+    for (const id of ids) {
+      const slot = this.slotCache.get(id) ?? this.slotOf(id)
+      cache.set(id, slot)
+      list.push(id)
+    }
+    this.slotCache = cache
+    this.targets = list
+    this.targetSlots = Uint32Array.from(list, (id) => cache.get(id) as number)
+  }
+
+  /** Target ids whose first owner is `member` (tracked targets, or the given list). */
+  ownedBy(member: string, ids?: readonly string[]): string[] {
+    const idx = this.index.get(member)
+    if (idx === undefined) return []
+    const out: string[] = []
+    this.walk(ids, (id, first) => {
+      if (first === idx) out.push(id)
+    })
+    return out
+  }
+
+  /** Member → ids it is first owner of; every member appears, possibly with none. */
+  ownershipMap(ids?: readonly string[]): Map<string, string[]> {
+    const byIdx: string[][] = this.names.map(() => [])
+    this.walk(ids, (id, first) => (byIdx[first] as string[]).push(id))
+    const out = new Map<string, string[]>()
+    for (const name of this.members()) out.set(name, byIdx[this.index.get(name) as number] as string[])
+    return out
+  }
+
+  private walk(ids: readonly string[] | undefined, fn: (id: string, firstIdx: number) => void): void {
+    if (this.active.length === 0) throw new OwnershipError('no-members', 'no members: call setMembers() first')
+    const list = ids ?? this.targets
+    const D = this.depth
+    for (let t = 0; t < list.length; t++) {
+      const id = list[t] as string
+      const slot = ids ? (this.slotCache.get(id) ?? this.slotOf(id)) : (this.targetSlots[t] as number)
+      if (this.filled[slot] === 0) this.fill(slot)
+      fn(id, this.own[slot * D] as number)
+    }
+  }
+
+  private better(w1: number, i1: number, w2: number, i2: number): boolean {
+    // Equal 32-bit weights are rare but possible; names break the tie the same way everywhere.
+    return w1 > w2 || (w1 === w2 && (this.names[i1] as string) < (this.names[i2] as string))
+  }
+
+  /** Computes a slot's top `len` owners from scratch: O(members). */
+  private fill(slot: number): void {
+    const D = this.depth
+    const base = slot * D
+    const salt = slotSalt(slot)
+    let count = 0
+    for (let a = 0; a < this.active.length; a++) {
+      const m = this.active[a] as number
+      const w = weight(salt, this.keyLo[m] as number, this.keyHi[m] as number)
+      if (count === this.len && !this.better(w, m, this.wt[base + count - 1] as number, this.own[base + count - 1] as number)) continue
+      let r = count < this.len ? count++ : count - 1
+      while (r > 0 && this.better(w, m, this.wt[base + r - 1] as number, this.own[base + r - 1] as number)) {
+        this.wt[base + r] = this.wt[base + r - 1] as number
+        this.own[base + r] = this.own[base + r - 1] as number
+        r--
+      }
+      this.wt[base + r] = w
+      this.own[base + r] = m
+    }
+    this.filled[slot] = 1
+  }
+
+  /** Full ranking of a slot's members, best first, truncated to k. */
+  private rank(slot: number, k: number): string[] {
+    const salt = slotSalt(slot)
+    const ws = this.active.map((m) => ({ m, w: weight(salt, this.keyLo[m] as number, this.keyHi[m] as number) }))
+    ws.sort((a, b) => (this.better(a.w, a.m, b.w, b.m) ? -1 : this.better(b.w, b.m, a.w, a.m) ? 1 : 0))
+    return ws.slice(0, k).map((e) => this.names[e.m] as string)
+  }
+
+  private register(name: string): number {
+    const idx = this.freeIdx.pop() ?? this.names.length
+    const [lo, hi] = memberKey(name)
+    this.names[idx] = name
+    this.keyLo[idx] = lo
+    this.keyHi[idx] = hi
+    this.index.set(name, idx)
+    this.active.push(idx)
+    return idx
+  }
+
+  private reset(members: readonly string[]): void {
+    this.names = []
+    this.keyLo = []
+    this.keyHi = []
+    this.freeIdx = []
+    this.index.clear()
+    this.active = []
+    for (const m of members) this.register(m)
+    this.len = Math.min(this.depth, this.active.length)
+    this.filled.fill(0)
+  }
+
+  /** Weighs the joiner once per filled slot and inserts it where it ranks in the top `len`. */
+  private join(name: string): number {
+    const m = this.register(name)
+    const oldLen = this.len
+    this.len = Math.min(this.depth, this.active.length)
+    const grow = this.len > oldLen
+    const [lo, hi] = [this.keyLo[m] as number, this.keyHi[m] as number]
+    const D = this.depth
+    let changed = 0
+    for (let s = 0; s < this.slots; s++) {
+      if (this.filled[s] === 0) continue
+      const base = s * D
+      const w = weight(slotSalt(s), lo, hi)
+      let r: number
+      if (grow) r = oldLen
+      else if (this.better(w, m, this.wt[base + oldLen - 1] as number, this.own[base + oldLen - 1] as number)) r = oldLen - 1
+      else continue
+      while (r > 0 && this.better(w, m, this.wt[base + r - 1] as number, this.own[base + r - 1] as number)) {
+        this.wt[base + r] = this.wt[base + r - 1] as number
+        this.own[base + r] = this.own[base + r - 1] as number
+        r--
+      }
+      this.wt[base + r] = w
+      this.own[base + r] = m
+      changed++
+    }
+    return changed
+  }
+
+  /** Refills only the slots that listed the leaver; the others cannot change. */
+  private leave(name: string): number {
+    const m = this.index.get(name) as number
+    this.index.delete(name)
+    this.active.splice(this.active.indexOf(m), 1)
+    this.freeIdx.push(m)
+    const oldLen = this.len
+    this.len = Math.min(this.depth, this.active.length)
+    const D = this.depth
+    let changed = 0
+    for (let s = 0; s < this.slots; s++) {
+      if (this.filled[s] === 0) continue
+      const base = s * D
+      for (let r = 0; r < oldLen; r++) {
+        if (this.own[base + r] !== m) continue
+        this.fill(s)
+        changed++
+        break
+      }
+    }
+    return changed
+  }
+}
