@@ -26,6 +26,8 @@ export interface AntiEntropyHooks {
   changed(keys: Set<string>): void
   /** Called with a reason whenever a message is rejected (for logs and tests). */
   rejected?(reason: string): void
+  /** A peer holds dots of our own id that we never minted (a stale snapshot): re-incarnate. */
+  ownFuture?(): void
 }
 
 export class AntiEntropy {
@@ -75,9 +77,12 @@ export class AntiEntropy {
   }
 
   /** Rejects contexts claiming dots this replica never minted, and stamps too far ahead. */
-  private sane(s: CausalState): string | null {
+  private sane(s: CausalState, full = false): string | null {
     const me = this.rep.self
-    if (s.ctx.top(me) > this.rep.state.ctx.top(me)) return 'dots from the future (our own, never minted)'
+    if (s.ctx.top(me) > this.rep.state.ctx.top(me)) {
+      if (full) this.hooks.ownFuture?.()
+      return 'dots from the future (our own, never minted)'
+    }
     for (const es of s.store.values())
       for (const e of es) {
         const t = (e.v as { t?: unknown }).t
@@ -86,7 +91,7 @@ export class AntiEntropy {
     return null
   }
 
-  private observeStamps(s: CausalState): void {
+  observeStamps(s: CausalState): void {
     let max: HlcStamp | undefined
     for (const es of s.store.values())
       for (const e of es) {
@@ -176,7 +181,7 @@ export class AntiEntropy {
 
   /** Joins a full state (join sync, or a peer too far ahead). Returns false if rejected. */
   mergeFull(s: CausalState): boolean {
-    const err = this.sane(s)
+    const err = this.sane(s, true)
     if (err) {
       this.reject(err)
       return false

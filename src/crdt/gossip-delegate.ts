@@ -1,0 +1,63 @@
+/**
+ * The SWIM Delegate for replicated state (memberlist's Delegate contract):
+ * - getBroadcasts: queued deltas piggybacked within the packet budget;
+ * - notifyMsg: a piggybacked delta in (joined, held or rejected);
+ * - localState/mergeRemoteState: the periodic push/pull. On the initial join it
+ *   ships full state; after that only the causal-context digest, and each side
+ *   pulls (handleUserRequest on the peer) exactly what the digest shows it
+ *   lacks. Without a request channel it falls back to full state.
+ */
+import type { Delegate } from '../membership/delegate.ts'
+import { Tag, decodeMessage } from './codec.ts'
+import type { ReplicatedState } from './replicated-state.ts'
+
+export function gossipDelegate(rs: ReplicatedState): Delegate {
+  const inflight = new Set<string>()
+  const count = (direction: 'in' | 'out', kind: string, n: number) => rs.bytes?.inc({ direction, kind }, n)
+
+  const pull = (from: string) => {
+    const req = rs.request
+    if (!req || inflight.has(from) || inflight.size >= 8) return
+    inflight.add(from)
+    const ask = rs.ae.digest(Tag.SyncRequest)
+    count('out', 'sync', ask.byteLength)
+    req(from, ask)
+      .then((reply) => {
+        count('in', 'sync', reply.byteLength)
+        rs.ae.applyMessage(from, reply)
+      })
+      .catch(() => {})
+      .finally(() => inflight.delete(from))
+  }
+
+  return {
+    nodeMeta: () => new Uint8Array(0),
+    getBroadcasts(overheadBytes, limitBytes) {
+      const out = rs.ae.queue.take(overheadBytes, limitBytes)
+      for (const b of out) count('out', 'delta', b.byteLength)
+      return out
+    },
+    notifyMsg(from, payload) {
+      count('in', 'delta', payload.byteLength)
+      rs.ae.receive(from, payload)
+    },
+    localState(join) {
+      const buf = join || !rs.request ? rs.ae.fullState(Tag.Full) : rs.ae.digest(Tag.Digest)
+      count('out', 'state', buf.byteLength)
+      return buf
+    },
+    mergeRemoteState(from, payload) {
+      count('in', 'state', payload.byteLength)
+      const m = rs.ae.applyMessage(from, payload)
+      if (m?.tag === Tag.Digest && (rs.ae.wantSync || rs.ae.behind(m.ctx))) pull(from)
+    },
+    handleUserRequest(from, payload) {
+      const r = decodeMessage(payload, rs.limits)
+      if (!r.ok || r.msg.tag !== Tag.SyncRequest) return new Uint8Array(0)
+      rs.ae.recordPeer(from, r.msg.ctx)
+      const reply = rs.ae.syncReply(r.msg.ctx)
+      count('out', 'sync', reply.byteLength)
+      return reply
+    },
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Pruning replicas that left or died (Akka Distributed Data's "pruning" of
+ * removed nodes, simplified): a dead replica's context entry cannot simply be
+ * dropped while any replica might still hold entries carrying its dots — they
+ * would come back. So, in two steps:
+ * 1. re-mint: one deterministic heir (the smallest live replica id) rewrites
+ *    the dead replica's live entries under fresh dots of its own — an ordinary
+ *    delta, so it spreads and joins like any write;
+ * 2. fold: once this replica holds none of its entries and every live peer's
+ *    recent digest shows it has seen all of its dots, the entry is replaced by a
+ *    local fold marker (dropped after foldedTtlMs). No tombstone stays forever.
+ */
+import type { CausalContext, ReplicaId } from './causal-context.ts'
+import type { DeltaBuilder, Entry } from './dot-store.ts'
+import type { Replica } from './replica.ts'
+import { incarnationOf, nodeOfReplica } from './replica-id.ts'
+
+/** Replicas in `ctx` still alive: named live (by id or node name) and the newest incarnation of their node. */
+export function liveReplicas(ctx: CausalContext, self: ReplicaId, live: Iterable<string>): Set<ReplicaId> {
+  const names = new Set(live)
+  const newest = new Map<string, ReplicaId>()
+  for (const r of [...ctx.replicas(), self]) {
+    const node = nodeOfReplica(r)
+    const cur = newest.get(node)
+    if (!cur || incarnationOf(r) > incarnationOf(cur) || (incarnationOf(r) === incarnationOf(cur) && r > cur)) newest.set(node, r)
+  }
+  const out = new Set<ReplicaId>([self])
+  for (const r of ctx.replicas()) {
+    if (r === self) continue
+    if (nodeOfReplica(r) === nodeOfReplica(self)) continue // an older incarnation of this very node
+    if ((names.has(r) || names.has(nodeOfReplica(r))) && newest.get(nodeOfReplica(r)) === r) out.add(r)
+  }
+  return out
+}
+
+/** Rewrites every entry whose dot belongs to a dead replica under fresh local dots. */
+export function remintDead(rep: Replica, b: DeltaBuilder, dead: Set<ReplicaId>): number {
+  let n = 0
+  for (const [k, es] of rep.state.store) {
+    const old = es.filter((e) => dead.has(e.r))
+    if (old.length === 0) continue
+    // One write per old entry keeps concurrent values apart (a key may hold several).
+    for (let i = 0; i < old.length; i++) b.write(k, [old[i] as Entry], { v: (old[i] as Entry).v })
+    n += old.length
+  }
+  return n
+}
+
+export function holdsDotsOf(rep: Replica, r: ReplicaId): boolean {
+  for (const es of rep.state.store.values()) for (const e of es) if (e.r === r) return true
+  return false
+}
+
+/** True when every live peer's fresh digest has seen all of r's dots that we have. */
+export function everyoneHasSeen(
+  r: ReplicaId,
+  mine: CausalContext,
+  peers: Map<string, { ctx: CausalContext; at: number }>,
+  livePeers: string[],
+  now: number,
+  maxAgeMs: number,
+): boolean {
+  const top = mine.top(r)
+  for (const p of livePeers) {
+    const rec = peers.get(p)
+    if (!rec || now - rec.at > maxAgeMs) return false
+    const theirs = rec.ctx.top(r)
+    if (theirs === 0) continue // never saw it, or already folded it
+    if (theirs !== top || rec.ctx.contiguous(r) !== top) return false
+  }
+  return true
+}

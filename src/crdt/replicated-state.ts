@@ -1,0 +1,320 @@
+/**
+ * The replicated state of one agent, as the rest of heck sees it: the target
+ * registry (add-wins OR map with per-contributor entries) and the health
+ * register map, over one causal dot store with delta-state anti-entropy
+ * (Almeida, Shoker & Baquero 2018). Pure: time comes from the Clock seam, bytes
+ * from the SWIM Delegate (gossip-delegate.ts). Values are opaque and
+ * CBOR-serialisable, so this does not depend on src/config.
+ */
+import type { Delegate } from '../membership/delegate.ts'
+import type { Counter, Registry } from '../metrics/registry.ts'
+import type { Clock } from '../runtime/clock.ts'
+import { AntiEntropy, type DeltaResult } from './anti-entropy.ts'
+import { Tag, canonicalState, decodeMessage, encodeSnapshot } from './codec.ts'
+import type { DeltaBuilder } from './dot-store.ts'
+import { gossipDelegate } from './gossip-delegate.ts'
+import { HEALTH_PREFIX, healthRemove, healthWinner, healthWrite } from './health-map.ts'
+import { Hlc } from './hlc.ts'
+import { KV_PREFIX, kvGet, kvPut, kvRemove } from './kv-map.ts'
+import { defaultCrdtLimits, type CrdtLimits } from './limits.ts'
+import { everyoneHasSeen, holdsDotsOf, liveReplicas, remintDead } from './pruning.ts'
+import {
+  REGISTRY_PREFIX,
+  type TargetView,
+  regContributed,
+  regPut,
+  regRemoveAll,
+  regRemoveContribution,
+  regResolve,
+} from './registry-map.ts'
+import { Replica } from './replica.ts'
+import { incarnationOf, nodeOfReplica } from './replica-id.ts'
+import { sameValue } from './same-value.ts'
+
+export type { TargetView }
+
+/** A health observation as the poller reports it; extra fields travel along untouched. */
+export interface HealthObservation {
+  status: string
+  since: number
+  last: number
+  /** Ownership term of the observing owner: higher terms fence out lower ones. */
+  term: number
+  owner: string
+  [k: string]: unknown
+}
+
+export type ChangeEvent =
+  | { kind: 'target'; id: string; target: TargetView | undefined }
+  | { kind: 'health'; id: string; health: HealthObservation | undefined }
+
+export interface ReplicatedStateOptions {
+  /** From replicaIdFor(); stable across restarts when persisted with the snapshot. */
+  replicaId: string
+  nodeName: string
+  clock: Clock
+  limits?: Partial<CrdtLimits>
+  metrics?: Registry
+  /**
+   * Sends a request to a peer over the membership stream, answered there by this
+   * delegate's handleUserRequest. With it, push/pull exchanges digests and pulls
+   * exactly what is missing; without it, push/pull ships full state.
+   */
+  request?: (to: string, payload: Uint8Array) => Promise<Uint8Array>
+  /** Told when the replica id changes (stale snapshot detected): persist the new one. */
+  onReincarnate?: (replicaId: string) => void
+}
+
+export class ReplicatedState {
+  readonly limits: CrdtLimits
+  readonly nodeName: string
+  readonly rep: Replica
+  readonly ae: AntiEntropy
+  readonly hlc: Hlc
+  request?: (to: string, payload: Uint8Array) => Promise<Uint8Array>
+  private listeners = new Set<(e: ChangeEvent) => void>()
+  private shown = new Map<string, string>()
+  private foldedAt = new Map<string, number>()
+  private deltas?: Counter
+  readonly bytes?: Counter
+  lastRejection = ''
+
+  constructor(private readonly opts: ReplicatedStateOptions) {
+    this.limits = { ...defaultCrdtLimits, ...opts.limits }
+    this.nodeName = opts.nodeName
+    this.request = opts.request
+    this.rep = new Replica(opts.replicaId)
+    this.hlc = new Hlc(opts.clock, this.limits.maxClockDriftMs)
+    const m = opts.metrics
+    if (m) {
+      this.deltas = m.counter('heck_gossip_deltas_total', 'Remote CRDT deltas by result: applied, held (causal gap), rejected (bad or unsafe), duplicate.')
+      this.bytes = m.counter('heck_gossip_bytes_total', 'Replicated-state bytes by direction (in, out) and kind (delta, sync, state).')
+      m.gauge('heck_crdt_context_replicas', 'Replica entries in the causal context (metadata size).').collect(() => [[undefined, this.rep.state.ctx.entries]])
+      m.gauge('heck_crdt_held_deltas', 'Deltas held for a causal gap.').collect(() => [[undefined, this.ae.held.size]])
+      m.gauge('heck_crdt_broadcast_queue', 'Deltas waiting to be piggybacked.').collect(() => [[undefined, this.ae.queue.length]])
+    }
+    this.ae = new AntiEntropy(
+      this.rep,
+      this.limits,
+      this.hlc,
+      {
+        count: (r: DeltaResult, n = 1) => this.deltas?.inc({ result: r }, n),
+        changed: (keys) => this.emit(keys),
+        rejected: (why) => (this.lastRejection = why),
+        ownFuture: () => this.reincarnate(),
+      },
+      () => opts.clock.monotonic(),
+    )
+  }
+
+  get replicaId(): string {
+    return this.rep.self
+  }
+
+  // ---- registry ----
+
+  putTarget(contributor: string, id: string, def: unknown): boolean {
+    return this.write((b) => regPut(this.rep, b, contributor, id, def, this.hlc.now(), sameValue))
+  }
+
+  /** The API's DELETE: removes every contribution this replica has seen, and the target's health. */
+  removeTarget(id: string): boolean {
+    return this.write((b) => {
+      regRemoveAll(this.rep, b, id)
+      healthRemove(this.rep, b, id)
+    })
+  }
+
+  removeContribution(contributor: string, id: string): boolean {
+    return this.write((b) => regRemoveContribution(this.rep, b, contributor, id))
+  }
+
+  /** Makes `contributor`'s entries exactly `defs` (a node's targets file): adds, updates, drops only its own. */
+  setContribution(contributor: string, defs: Iterable<{ id: string; def: unknown }>): number {
+    const want = new Map<string, unknown>()
+    for (const { id, def } of defs) want.set(id, def)
+    const have = regContributed(this.rep, contributor)
+    const ops: Array<(b: DeltaBuilder) => boolean> = []
+    for (const [id, def] of want)
+      if (!have.has(id) || !sameValue(have.get(id), def))
+        ops.push((b) => regPut(this.rep, b, contributor, id, def, this.hlc.now(), sameValue))
+    for (const id of have.keys()) if (!want.has(id)) ops.push((b) => regRemoveContribution(this.rep, b, contributor, id))
+    // Chunks keep each delta small enough to piggyback on one gossip packet.
+    for (let i = 0; i < ops.length; i += this.limits.maxKeysPerDelta)
+      this.write((b) => {
+        for (const op of ops.slice(i, i + this.limits.maxKeysPerDelta)) op(b)
+      })
+    return ops.length
+  }
+
+  target(id: string): TargetView | undefined {
+    return regResolve(this.rep.entries(REGISTRY_PREFIX + id))
+  }
+
+  targets(): Map<string, TargetView> {
+    const out = new Map<string, TargetView>()
+    for (const id of this.rep.keys(REGISTRY_PREFIX)) {
+      const t = this.target(id)
+      if (t) out.set(id, t)
+    }
+    return out
+  }
+
+  // ---- health ----
+
+  /** Records an observation; returns false when it is fenced out (an equal or greater (term, HLC, node) is known). */
+  observe(targetId: string, obs: HealthObservation): boolean {
+    const value = { o: obs, term: obs.term, t: this.hlc.now(), w: this.nodeName }
+    return this.write((b) => healthWrite(this.rep, b, targetId, value))
+  }
+
+  forgetHealth(targetId: string): boolean {
+    return this.write((b) => healthRemove(this.rep, b, targetId))
+  }
+
+  health(targetId: string): HealthObservation | undefined {
+    return healthWinner(this.rep.entries(HEALTH_PREFIX + targetId))?.o as HealthObservation | undefined
+  }
+
+  allHealth(): Map<string, HealthObservation> {
+    const out = new Map<string, HealthObservation>()
+    for (const id of this.rep.keys(HEALTH_PREFIX)) {
+      const h = this.health(id)
+      if (h) out.set(id, h)
+    }
+    return out
+  }
+
+  // ---- generic key-value test bed (multi-value registers, add wins) ----
+
+  kvPut(key: string, value: unknown): boolean {
+    return this.write((b) => kvPut(this.rep, b, key, value))
+  }
+  kvRemove(key: string): boolean {
+    return this.write((b) => kvRemove(this.rep, b, key))
+  }
+  kvGet(key: string): unknown[] {
+    return kvGet(this.rep, key)
+  }
+
+  // ---- change stream ----
+
+  onChange(cb: (e: ChangeEvent) => void): () => void {
+    this.listeners.add(cb)
+    return () => this.listeners.delete(cb)
+  }
+
+  private write(fn: (b: DeltaBuilder) => unknown): boolean {
+    const d = this.rep.mutate(fn)
+    if (!d) return false
+    this.ae.local(d)
+    this.emit(new Set(d.store.keys()))
+    return true
+  }
+
+  private emit(keys: Set<string>): void {
+    for (const k of keys) {
+      const es = this.rep.entries(k)
+      const fp = es.map((e) => `${e.r}:${e.n}`).join(',')
+      if ((this.shown.get(k) ?? '') === fp) continue
+      if (fp) this.shown.set(k, fp)
+      else this.shown.delete(k)
+      let ev: ChangeEvent | undefined
+      if (k.startsWith(REGISTRY_PREFIX)) {
+        const id = k.slice(REGISTRY_PREFIX.length)
+        ev = { kind: 'target', id, target: regResolve(es) }
+      } else if (k.startsWith(HEALTH_PREFIX)) {
+        const id = k.slice(HEALTH_PREFIX.length)
+        ev = { kind: 'health', id, health: healthWinner(es)?.o as HealthObservation | undefined }
+      }
+      if (ev) for (const l of this.listeners) l(ev)
+    }
+  }
+
+  // ---- gossip, persistence, pruning ----
+
+  /** The SWIM delegate: piggybacked deltas, push/pull digests, digest-driven sync. */
+  delegate(): Delegate {
+    return gossipDelegate(this)
+  }
+
+  /** Canonical bytes of the whole state: replicas with equal digests hold equal state. */
+  digest(): Uint8Array {
+    return canonicalState(this.rep.state)
+  }
+
+  snapshot(): Uint8Array {
+    return encodeSnapshot(this.rep.self, this.rep.state, this.rep.state.ctx.foldedReplicas())
+  }
+
+  /** Restores a snapshot: adopted whole if it is this replica id's own, else joined as a remote full state. */
+  restore(buf: Uint8Array): boolean {
+    const r = decodeMessage(buf, this.limits)
+    if (!r.ok || r.msg.tag !== Tag.Snapshot) return false
+    const { replicaId, state, folded } = r.msg
+    if (replicaId === this.rep.self && this.rep.state.store.size === 0) {
+      this.rep.state = state
+      for (const [rid, upTo] of folded) state.ctx.fold(rid, upTo)
+      for (const k of state.store.keys()) this.emit(new Set([k]))
+      this.ae.observeStamps(state)
+      return true
+    }
+    return this.ae.mergeFull(state)
+  }
+
+  /**
+   * Re-mints and folds replicas that are not live. `live` holds node names or
+   * replica ids (from membership); older incarnations of a live node count as dead.
+   */
+  pruneReplicas(live: Iterable<string>): { reminted: number; folded: string[] } {
+    const liveList = [...live]
+    const ctx = this.rep.state.ctx
+    const alive = liveReplicas(ctx, this.rep.self, liveList)
+    this.ae.clusterSize = Math.max(1, new Set(liveList.map(nodeOfReplica)).size)
+    const dead = new Set(ctx.replicas().filter((r) => !alive.has(r)))
+    let reminted = 0
+    const heir = [...alive].sort()[0]
+    if (dead.size > 0 && heir === this.rep.self) this.write((b) => (reminted = remintDead(this.rep, b, dead)))
+    const now = this.opts.clock.monotonic()
+    const peers = [...new Set(liveList.map(nodeOfReplica))].filter((n) => n !== this.nodeName)
+    const folded: string[] = []
+    for (const r of dead) {
+      if (holdsDotsOf(this.rep, r)) continue
+      if (!everyoneHasSeen(r, ctx, this.ae.peers, peers, now, this.limits.peerDigestMaxAgeMs)) continue
+      ctx.fold(r, ctx.top(r))
+      this.ae.forget(r)
+      this.foldedAt.set(r, now)
+      folded.push(r)
+    }
+    for (const [r, at] of this.foldedAt)
+      if (now - at > this.limits.foldedTtlMs) {
+        ctx.unfold(r)
+        this.foldedAt.delete(r)
+      }
+    return { reminted, folded }
+  }
+
+  /** Switches to a fresh incarnation (our snapshot was stale: peers hold newer dots of our id). */
+  private reincarnate(): void {
+    const old = this.rep.self
+    const inc = Math.max(this.opts.clock.now(), incarnationOf(old) + 1)
+    this.rep.self = `${nodeOfReplica(old)}#${inc.toString(36)}`
+    this.opts.onReincarnate?.(this.rep.self)
+  }
+
+  /** Metadata and buffer sizes, for benchmarks and /metrics. */
+  stats(): { contextReplicas: number; folded: number; exceptions: number; keys: number; held: number; queued: number; logBytes: number } {
+    const ctx = this.rep.state.ctx
+    return {
+      contextReplicas: ctx.entries,
+      folded: ctx.foldedReplicas().size,
+      exceptions: ctx.exceptionCount(),
+      keys: this.rep.state.store.size,
+      held: this.ae.held.size,
+      queued: this.ae.queue.length,
+      logBytes: this.ae.log.bytes,
+    }
+  }
+}
+
+export { KV_PREFIX }
