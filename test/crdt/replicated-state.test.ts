@@ -1,0 +1,234 @@
+import { describe, expect, test } from 'bun:test'
+import { Tag } from '../../src/crdt/codec.ts'
+import { cloneState } from '../../src/crdt/dot-store.ts'
+import type { ChangeEvent, ReplicatedState } from '../../src/crdt/replicated-state.ts'
+import { SimClock } from '../sim/sim-clock.ts'
+import { counterOf, hex, mkReplica } from './helpers.ts'
+
+/** Full-state exchange both ways (what a join push/pull does). */
+function sync(a: ReplicatedState, b: ReplicatedState) {
+  a.ae.mergeFull(cloneState(b.rep.state))
+  b.ae.mergeFull(cloneState(a.rep.state))
+}
+const obs = (term: number, status: string, owner: string) => ({ status, since: 1, last: 2, term, owner })
+
+describe('target registry (AWOR map with per-contributor entries)', () => {
+  test("a node dropping a target from its file removes only its own contribution", () => {
+    const clock = new SimClock()
+    const a = mkReplica('a', clock).rs
+    const b = mkReplica('b', clock).rs
+    a.setContribution('a', [{ id: 't1', def: { url: 'x' } }])
+    b.setContribution('b', [{ id: 't1', def: { url: 'x' } }, { id: 't2', def: { url: 'y' } }])
+    sync(a, b)
+    expect(a.target('t1')?.contributors).toEqual(['a', 'b'])
+    a.setContribution('a', [])
+    sync(a, b)
+    expect([...b.targets().keys()].sort()).toEqual(['t1', 't2'])
+    expect(b.target('t1')?.contributors).toEqual(['b'])
+    b.setContribution('b', [{ id: 't2', def: { url: 'y' } }])
+    sync(a, b)
+    expect([...a.targets().keys()]).toEqual(['t2'])
+    expect(hex(a.rep.state)).toBe(hex(b.rep.state))
+  })
+
+  test('an unchanged file mints nothing; a changed definition replaces only that contribution', () => {
+    const a = mkReplica('a').rs
+    expect(a.setContribution('a', [{ id: 't1', def: { url: 'x', n: [1] } }])).toBe(1)
+    const before = a.rep.state.ctx.top(a.replicaId)
+    expect(a.setContribution('a', [{ id: 't1', def: { url: 'x', n: [1] } }])).toBe(0)
+    expect(a.rep.state.ctx.top(a.replicaId)).toBe(before)
+    a.setContribution('a', [{ id: 't1', def: { url: 'z' } }])
+    expect(a.target('t1')?.def).toEqual({ url: 'z' })
+    expect(a.rep.entries('r/t1').length).toBe(1)
+  })
+
+  test('removeTarget is cluster-wide for what it observed; a concurrent put survives (add wins)', () => {
+    const clock = new SimClock()
+    const a = mkReplica('a', clock).rs
+    const b = mkReplica('b', clock).rs
+    a.putTarget('api', 't1', { url: 'x' })
+    b.putTarget('b', 't1', { url: 'x' })
+    sync(a, b)
+    a.removeTarget('t1')
+    sync(a, b)
+    expect(b.target('t1')).toBeUndefined()
+    a.putTarget('api', 't2', { url: 'a' })
+    sync(a, b)
+    a.removeTarget('t2')
+    b.putTarget('b', 't2', { url: 'b' }) // concurrent with the remove
+    sync(a, b)
+    expect(a.target('t2')?.contributors).toEqual(['b'])
+  })
+
+  test('removeTarget also drops its health observations', () => {
+    const a = mkReplica('a').rs
+    a.putTarget('api', 't1', {})
+    a.observe('t1', obs(1, 'up', 'a'))
+    a.removeTarget('t1')
+    expect(a.health('t1')).toBeUndefined()
+    expect(a.rep.state.store.size).toBe(0)
+  })
+})
+
+describe('health register map', () => {
+  test('a new owner with a higher term fences out a stale former owner, even one whose clock runs ahead', () => {
+    const fast = new SimClock(1_700_000_050_000) // 50 s ahead
+    const slow = new SimClock()
+    const old = mkReplica('old', fast).rs
+    const neu = mkReplica('new', slow).rs
+    old.observe('t', obs(1, 'up', 'old'))
+    sync(old, neu)
+    expect(neu.observe('t', obs(2, 'down', 'new'))).toBe(true)
+    old.observe('t', obs(1, 'up', 'old')) // concurrent stale write, later HLC
+    sync(old, neu)
+    expect(old.health('t')?.status).toBe('down')
+    expect(neu.health('t')?.status).toBe('down')
+    // Having seen term 2, the stale owner's write is refused at the source.
+    expect(old.observe('t', obs(1, 'up', 'old'))).toBe(false)
+    expect(hex(old.rep.state)).toBe(hex(neu.rep.state))
+  })
+
+  test('same term: later HLC wins, then node name breaks ties', () => {
+    const clock = new SimClock()
+    const a = mkReplica('a', clock).rs
+    const b = mkReplica('b', clock).rs
+    a.observe('t', obs(1, 'up', 'a'))
+    b.observe('t', obs(1, 'down', 'b')) // same wall ms, same logical counter: 'b' > 'a'
+    sync(a, b)
+    expect(a.health('t')?.status).toBe('down')
+    expect(a.rep.entries('h/t').length).toBe(2) // both concurrent entries kept until overwritten
+    clock.advance(5)
+    a.observe('t', obs(1, 'up', 'a'))
+    sync(a, b)
+    expect(b.health('t')?.status).toBe('up')
+    expect(b.rep.entries('h/t').length).toBe(1)
+  })
+})
+
+describe('change stream', () => {
+  test('local and remote changes are streamed once each', () => {
+    const clock = new SimClock()
+    const a = mkReplica('a', clock).rs
+    const b = mkReplica('b', clock).rs
+    const seen: ChangeEvent[] = []
+    b.onChange((e) => seen.push(e))
+    a.putTarget('api', 't1', { url: 'x' })
+    a.observe('t1', obs(1, 'up', 'a'))
+    b.ae.mergeFull(cloneState(a.rep.state))
+    b.ae.mergeFull(cloneState(a.rep.state))
+    expect(seen.map((e) => `${e.kind}:${e.id}`).sort()).toEqual(['health:t1', 'target:t1'])
+    b.removeTarget('t1')
+    expect(seen.slice(2).map((e) => `${e.kind}:${e.id}:${e.kind === 'target' ? e.target : e.health}`).sort()).toEqual([
+      'health:t1:undefined',
+      'target:t1:undefined',
+    ])
+  })
+})
+
+describe('persistence', () => {
+  test('snapshot/restore keeps the replica id and its counters, so no dot is reused', () => {
+    const clock = new SimClock()
+    const a = mkReplica('a', clock).rs
+    a.putTarget('api', 't1', { url: 'x' })
+    a.observe('t1', obs(1, 'up', 'a'))
+    const snap = a.snapshot()
+    const a2 = mkReplica('a', clock).rs
+    expect(a2.restore(snap)).toBe(true)
+    expect(hex(a2.rep.state)).toBe(hex(a.rep.state))
+    a2.putTarget('api', 't2', {})
+    expect(a2.rep.entries('r/t2')[0]?.n).toBe(3)
+    expect(a2.restore(new Uint8Array([1, 2, 3]))).toBe(false)
+  })
+
+  test('a stale snapshot (peers hold newer dots of our id) makes the replica re-incarnate, not reuse dots', () => {
+    const clock = new SimClock()
+    const a = mkReplica('a', clock).rs
+    const b = mkReplica('b', clock).rs
+    a.putTarget('api', 't1', {})
+    const stale = a.snapshot()
+    a.putTarget('api', 't2', {})
+    sync(a, b)
+    const a2 = mkReplica('a', clock).rs
+    a2.restore(stale)
+    clock.advance(1000)
+    expect(a2.ae.mergeFull(cloneState(b.rep.state))).toBe(false)
+    expect(a2.replicaId).not.toBe('a#1')
+    expect(a2.ae.mergeFull(cloneState(b.rep.state))).toBe(true)
+    a2.putTarget('api', 't3', {})
+    sync(a2, b)
+    expect([...b.targets().keys()].sort()).toEqual(['t1', 't2', 't3'])
+  })
+})
+
+describe('gossip delegate', () => {
+  test('piggybacked deltas fit the byte budget and reach the peer', () => {
+    const clock = new SimClock()
+    const a = mkReplica('a', clock)
+    const b = mkReplica('b', clock)
+    for (let i = 0; i < 50; i++) a.rs.observe(`t${i}`, obs(1, 'up', 'a'))
+    const da = a.rs.delegate()
+    const db = b.rs.delegate()
+    for (let round = 0; round < 40; round++) {
+      const msgs = da.getBroadcasts(3, 1200)
+      expect(msgs.reduce((s, m) => s + m.byteLength + 3, 0)).toBeLessThanOrEqual(1200)
+      for (const m of msgs) db.notifyMsg('a', m)
+    }
+    expect(b.rs.allHealth().size).toBe(50)
+    expect(counterOf(b.metrics, 'applied')).toBe(50)
+    expect(b.metrics.render()).toContain('heck_gossip_bytes_total{direction="in",kind="delta"}')
+  })
+
+  test('push/pull: join ships full state; later only digests, then each side pulls exactly what it lacks', async () => {
+    const clock = new SimClock()
+    const a = mkReplica('a', clock).rs
+    const b = mkReplica('b', clock).rs
+    const peers: Record<string, ReplicatedState> = { a, b }
+    for (const rs of [a, b]) rs.request = async (to, payload) => peers[to]!.delegate().handleUserRequest!(rs.nodeName, payload)
+    a.putTarget('api', 't1', {})
+    const join = a.delegate().localState(true)
+    b.delegate().mergeRemoteState('a', join, true)
+    expect(b.target('t1')).toBeDefined()
+    a.putTarget('api', 't2', {})
+    b.putTarget('api', 't3', {})
+    const sa = a.delegate().localState(false)
+    const sb = b.delegate().localState(false)
+    expect(sa.byteLength).toBeLessThan(40) // a digest, not the state
+    a.delegate().mergeRemoteState('b', sb, false)
+    b.delegate().mergeRemoteState('a', sa, false)
+    for (let i = 0; i < 10; i++) await Promise.resolve() // settle the in-memory request promises
+    expect(hex(a.rep.state)).toBe(hex(b.rep.state))
+    expect([...a.targets().keys()].sort()).toEqual(['t1', 't2', 't3'])
+  })
+
+  test('sync reply: deltas for what the digest lacks; full state for a new peer or past the log', () => {
+    const a = mkReplica('a', new SimClock(), { maxLogPerOrigin: 4 }).rs
+    const b = mkReplica('b').rs
+    a.putTarget('api', 't1', {})
+    expect(a.ae.applyMessage('b', a.ae.syncReply(b.rep.state.ctx))?.tag).toBe(Tag.SyncReplyFull)
+    b.ae.mergeFull(cloneState(a.rep.state))
+    a.putTarget('api', 't2', {})
+    const reply = a.ae.syncReply(b.rep.state.ctx)
+    const m = b.ae.applyMessage('a', reply)
+    expect(m?.tag).toBe(Tag.SyncReplyDeltas)
+    expect(m?.tag === Tag.SyncReplyDeltas && m.deltas.length).toBe(1)
+    for (let i = 0; i < 10; i++) a.putTarget('api', `u${i}`, {})
+    expect(b.ae.applyMessage('a', a.ae.syncReply(b.rep.state.ctx))?.tag).toBe(Tag.SyncReplyFull)
+    expect(hex(a.rep.state)).toBe(hex(b.rep.state))
+  })
+
+  test('a partial sync never deletes a live key', () => {
+    const clock = new SimClock()
+    const a = mkReplica('a', clock).rs
+    const b = mkReplica('b', clock).rs
+    a.kvPut('live', 1)
+    a.kvPut('gone', 1)
+    sync(a, b)
+    a.kvRemove('gone')
+    b.kvPut('mine', 2) // b has something a lacks
+    const m = b.ae.applyMessage('a', a.ae.syncReply(b.rep.state.ctx))
+    expect(m?.tag).toBe(Tag.SyncReplyDeltas)
+    expect(b.kvGet('live')).toEqual([1])
+    expect(b.kvGet('mine')).toEqual([2])
+    expect(b.kvGet('gone')).toEqual([])
+  })
+})
