@@ -273,8 +273,9 @@ export class ReplicatedState {
     this.ae.clusterSize = Math.max(1, new Set(liveList.map(nodeOfReplica)).size)
     const dead = new Set(ctx.replicas().filter((r) => !alive.has(r)))
     let reminted = 0
-    const heir = [...alive].sort()[0]
-    if (dead.size > 0 && heir === this.rep.self) this.write((b) => (reminted = remintDead(this.rep, b, dead)))
+    // The heir is the live node with the smallest name: every node agrees on it from the member list alone.
+    const heir = [...new Set([...liveList.map(nodeOfReplica), this.nodeName])].sort()[0]
+    if (dead.size > 0 && heir === this.nodeName) this.write((b) => (reminted = remintDead(this.rep, b, dead)))
     const now = this.opts.clock.monotonic()
     const peers = [...new Set(liveList.map(nodeOfReplica))].filter((n) => n !== this.nodeName)
     const folded: string[] = []

@@ -1,0 +1,100 @@
+/** Dead replicas and old incarnations are re-minted by an heir, then folded away: metadata stays bounded. */
+import { describe, expect, test } from 'bun:test'
+import { Tag } from '../../src/crdt/codec.ts'
+import { type Delta, cloneState } from '../../src/crdt/dot-store.ts'
+import { liveReplicas } from '../../src/crdt/pruning.ts'
+import { replicaIdFor, nodeOfReplica, incarnationOf } from '../../src/crdt/replica-id.ts'
+import type { ReplicatedState } from '../../src/crdt/replicated-state.ts'
+import { SimClock } from '../sim/sim-clock.ts'
+import { counterOf, hex, mkReplica } from './helpers.ts'
+
+function fullSync(xs: ReplicatedState[]) {
+  for (const a of xs) for (const b of xs) if (a !== b) a.ae.mergeFull(cloneState(b.rep.state))
+}
+function digests(xs: ReplicatedState[]) {
+  for (const a of xs) for (const b of xs) if (a !== b) a.ae.applyMessage(b.nodeName, b.ae.digest(Tag.Digest))
+}
+
+describe('replica ids', () => {
+  test('persisted ids are reused; without a store each start is a new incarnation of the same node', () => {
+    const clock = new SimClock()
+    let saved: string | undefined
+    const store = { load: () => saved, save: (id: string) => (saved = id) }
+    const id1 = replicaIdFor('web-1', clock, store)
+    clock.advance(5000)
+    expect(replicaIdFor('web-1', clock, store)).toBe(id1)
+    const fresh = replicaIdFor('web-1', clock)
+    expect(fresh).not.toBe(id1)
+    expect(nodeOfReplica(fresh)).toBe('web-1')
+    expect(incarnationOf(fresh)).toBeGreaterThan(incarnationOf(id1))
+    expect(replicaIdFor('web-2', clock, store)).not.toBe(id1) // a store from another node is not adopted
+  })
+
+  test('a newer incarnation supersedes older ones of the same node at once', () => {
+    const a = mkReplica('a').rs
+    for (const r of ['n#1', 'n#2', 'm#5']) a.rep.state.ctx.add(r, 1)
+    expect([...liveReplicas(a.rep.state.ctx, a.replicaId, ['a', 'n', 'm'])].sort()).toEqual(['a#1', 'm#5', 'n#2'])
+    expect([...liveReplicas(a.rep.state.ctx, a.replicaId, ['a', 'n'])].sort()).toEqual(['a#1', 'n#2'])
+  })
+})
+
+describe('pruning', () => {
+  test('a dead replica is re-minted by the heir, then folded once every live peer has seen all its dots', () => {
+    const clock = new SimClock()
+    const late: Delta[] = []
+    const a = mkReplica('a', clock).rs
+    const b = mkReplica('b', clock).rs
+    const cc = mkReplica('c', clock, undefined, late)
+    const c = cc.rs
+    c.putTarget('c', 't1', { url: 'x' })
+    c.observe('t1', { status: 'up', since: 0, last: 0, term: 1, owner: 'c' })
+    fullSync([a, b, c])
+    const lagging = cloneState(b.rep.state) // a peer that will not hear of the pruning
+    expect(a.rep.state.ctx.replicas()).toEqual(['c#1'])
+    // c dies. a is the heir (smallest live id) and re-mints; b is not and does not.
+    expect(a.pruneReplicas(['a', 'b']).reminted).toBe(2)
+    expect(b.pruneReplicas(['a', 'b']).reminted).toBe(0)
+    expect(a.pruneReplicas(['a', 'b']).folded).toEqual([]) // no digest from b yet
+    fullSync([a, b])
+    digests([a, b])
+    expect(a.pruneReplicas(['a', 'b']).folded).toEqual(['c#1'])
+    expect(b.pruneReplicas(['a', 'b']).folded).toEqual(['c#1'])
+    for (const x of [a, b]) {
+      expect(x.rep.state.ctx.replicas()).toEqual(['a#1']) // the heir's re-minted dots
+      expect(x.target('t1')?.contributors).toEqual(['c'])
+      expect(x.health('t1')?.status).toBe('up')
+    }
+    // A late delta of c, or a full state from a peer that never folded it, changes nothing.
+    const before = hex(a.rep.state)
+    for (const d of late) expect(a.ae.receiveDelta(d)).toBe('duplicate')
+    expect(a.ae.mergeFull(lagging)).toBe(true)
+    expect(hex(a.rep.state)).toBe(before)
+    expect(counterOf(cc.metrics, 'rejected')).toBe(0)
+    // Fold markers expire.
+    clock.advance(3_700_000)
+    digests([a, b])
+    a.pruneReplicas(['a', 'b'])
+    expect(a.rep.state.ctx.foldedReplicas().size).toBe(0)
+  })
+
+  test('restarts without a data dir do not grow the context', () => {
+    const clock = new SimClock()
+    const b = mkReplica('b', clock).rs
+    for (let i = 1; i <= 20; i++) {
+      const a = mkReplica('a', clock).rs
+      a.rep.self = `a#${i}`
+      fullSync([a, b])
+      a.setContribution('a', ['t0', 't1', 't2'].map((id) => ({ id, def: { rev: i % 2 } })))
+      fullSync([a, b])
+      for (let k = 0; k < 2; k++) {
+        a.pruneReplicas(['a', 'b'])
+        b.pruneReplicas(['a', 'b'])
+        fullSync([a, b])
+        digests([a, b])
+      }
+      expect(b.rep.state.ctx.entries).toBeLessThanOrEqual(2)
+    }
+    expect(b.rep.state.ctx.replicas()).toEqual(['a#20'])
+    expect([...b.targets().keys()].sort()).toEqual(['t0', 't1', 't2'])
+  })
+})
