@@ -47,3 +47,24 @@ export function slotSalt(slot: number): number {
 export function weight(salt: number, lo: number, hi: number): number {
   return fmix32((fmix32(salt ^ lo) + hi) | 0)
 }
+
+/**
+ * weight() XOR 2^31 as a signed int32: orders exactly like weight() does as unsigned,
+ * but stays a small integer in the engine, which makes the table's hot loops several
+ * times faster than comparing unsigned values held as doubles.
+ */
+export function biasedWeight(salt: number, lo: number, hi: number): number {
+  let h = salt ^ lo
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  h = (h + hi) | 0
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h ^ -0x80000000
+}

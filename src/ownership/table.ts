@@ -18,7 +18,7 @@
  * target's owner after a change is an array walk without hashing.
  */
 import { checkMembers, checkReplicas, OwnershipError } from './errors.ts'
-import { memberKey, slotOfId, slotSalt, weight } from './keys.ts'
+import { biasedWeight, memberKey, slotOfId, slotSalt } from './keys.ts'
 
 export interface OwnershipTableOptions {
   /**
@@ -54,14 +54,15 @@ export class OwnershipTable {
   readonly depth: number
   // Members by stable index; an index is reused only after its member has left.
   private names: string[] = []
+  // Member key halves as int32, so the hot loops stay in small-integer arithmetic.
   private keyLo: number[] = []
   private keyHi: number[] = []
   private freeIdx: number[] = []
   private index = new Map<string, number>()
   private active: number[] = []
-  // Per slot: `len` owner indices and their weights, best first; filled lazily.
+  // Per slot: `len` owner indices and their (biased) weights, best first; filled lazily.
   private own: Int32Array
-  private wt: Uint32Array
+  private wt: Int32Array
   private filled: Uint8Array
   private len = 0
   // Tracked targets and their (never changing) slots.
@@ -81,7 +82,7 @@ export class OwnershipTable {
     this.slots = slots
     this.depth = depth
     this.own = new Int32Array(slots * depth)
-    this.wt = new Uint32Array(slots * depth)
+    this.wt = new Int32Array(slots * depth)
     this.filled = new Uint8Array(slots)
   }
 
@@ -199,22 +200,28 @@ export class OwnershipTable {
 
   /** Computes a slot's top `len` owners from scratch: O(members). */
   private fill(slot: number): void {
-    const D = this.depth
-    const base = slot * D
+    const len = this.len
+    const base = slot * this.depth
+    const last = base + len - 1
+    const { own, wt, active, keyLo, keyHi } = this
     const salt = slotSalt(slot)
     let count = 0
-    for (let a = 0; a < this.active.length; a++) {
-      const m = this.active[a] as number
-      const w = weight(salt, this.keyLo[m] as number, this.keyHi[m] as number)
-      if (count === this.len && !this.better(w, m, this.wt[base + count - 1] as number, this.own[base + count - 1] as number)) continue
-      let r = count < this.len ? count++ : count - 1
-      while (r > 0 && this.better(w, m, this.wt[base + r - 1] as number, this.own[base + r - 1] as number)) {
-        this.wt[base + r] = this.wt[base + r - 1] as number
-        this.own[base + r] = this.own[base + r - 1] as number
+    for (let a = 0; a < active.length; a++) {
+      const m = active[a] as number
+      const w = biasedWeight(salt, keyLo[m] as number, keyHi[m] as number)
+      // Most members lose to the current last entry; that test is all they cost.
+      if (count === len) {
+        const lw = wt[last] as number
+        if (w < lw || (w === lw && !this.better(w, m, lw, own[last] as number))) continue
+      }
+      let r = count < len ? count++ : len - 1
+      while (r > 0 && this.better(w, m, wt[base + r - 1] as number, own[base + r - 1] as number)) {
+        wt[base + r] = wt[base + r - 1] as number
+        own[base + r] = own[base + r - 1] as number
         r--
       }
-      this.wt[base + r] = w
-      this.own[base + r] = m
+      wt[base + r] = w
+      own[base + r] = m
     }
     this.filled[slot] = 1
   }
@@ -222,7 +229,7 @@ export class OwnershipTable {
   /** Full ranking of a slot's members, best first, truncated to k. */
   private rank(slot: number, k: number): string[] {
     const salt = slotSalt(slot)
-    const ws = this.active.map((m) => ({ m, w: weight(salt, this.keyLo[m] as number, this.keyHi[m] as number) }))
+    const ws = this.active.map((m) => ({ m, w: biasedWeight(salt, this.keyLo[m] as number, this.keyHi[m] as number) }))
     ws.sort((a, b) => (this.better(a.w, a.m, b.w, b.m) ? -1 : this.better(b.w, b.m, a.w, a.m) ? 1 : 0))
     return ws.slice(0, k).map((e) => this.names[e.m] as string)
   }
@@ -231,8 +238,8 @@ export class OwnershipTable {
     const idx = this.freeIdx.pop() ?? this.names.length
     const [lo, hi] = memberKey(name)
     this.names[idx] = name
-    this.keyLo[idx] = lo
-    this.keyHi[idx] = hi
+    this.keyLo[idx] = lo | 0
+    this.keyHi[idx] = hi | 0
     this.index.set(name, idx)
     this.active.push(idx)
     return idx
@@ -262,7 +269,7 @@ export class OwnershipTable {
     for (let s = 0; s < this.slots; s++) {
       if (this.filled[s] === 0) continue
       const base = s * D
-      const w = weight(slotSalt(s), lo, hi)
+      const w = biasedWeight(slotSalt(s), lo, hi)
       let r: number
       if (grow) r = oldLen
       else if (this.better(w, m, this.wt[base + oldLen - 1] as number, this.own[base + oldLen - 1] as number)) r = oldLen - 1
