@@ -1,0 +1,249 @@
+/**
+ * The TUI's data source: polls the agent's HTTP API (health, members,
+ * metrics, and the selected target's detail) and follows `GET /v1/events`
+ * (Server-Sent Events) with reconnect and backoff. It only updates a
+ * TuiState and calls `onChange`; the app decides when to draw, so 100 events
+ * per second cost 100 map updates, not 100 frames.
+ */
+import type { Clock } from '../runtime/clock.ts'
+import { parseDetail, parseHealth, parseMembers, SseParser, sumCounters } from './parse.ts'
+import { emptyState, MAX_EVENTS, type TuiEvent, type TuiState } from './types.ts'
+
+export interface ClientOptions {
+  /** e.g. http://127.0.0.1:8080 */
+  baseUrl: string
+  clock: Clock
+  onChange: () => void
+  /** How often health, members and metrics are re-read (ms); events arrive in between. Default 2000. */
+  pollIntervalMs?: number
+  /** How often the open detail pane is re-read (ms). Default 1000. */
+  detailIntervalMs?: number
+  /** Per-request timeout (ms). Default 3000. */
+  requestTimeoutMs?: number
+  fetch?: typeof fetch
+}
+
+const CHECKS = 'heck_checks_total'
+const GOSSIP = 'heck_gossip_bytes_total'
+
+export class TuiClient {
+  readonly state: TuiState
+  private stopped = false
+  private cancels = new Set<() => void>()
+  private sseAbort: AbortController | null = null
+  private detailId: string | null = null
+  private lastCounters: { at: number; checks?: number; gossip?: number } | null = null
+  private readonly fetch: typeof fetch
+  private readonly pollMs: number
+  private readonly detailMs: number
+  private readonly timeoutMs: number
+
+  constructor(private readonly opts: ClientOptions) {
+    this.state = emptyState(opts.baseUrl.replace(/\/$/, ''))
+    this.fetch = opts.fetch ?? fetch
+    this.pollMs = opts.pollIntervalMs ?? 2000
+    this.detailMs = opts.detailIntervalMs ?? 1000
+    this.timeoutMs = opts.requestTimeoutMs ?? 3000
+  }
+
+  start(): void {
+    this.loop(() => this.poll(), this.pollMs)
+    this.loop(() => this.pollDetail(), this.detailMs)
+    void this.follow()
+  }
+
+  stop(): void {
+    this.stopped = true
+    for (const c of this.cancels) c()
+    this.sseAbort?.abort()
+  }
+
+  /** Which target the detail pane shows (null closes it); it is fetched at once. */
+  setDetail(id: string | null): void {
+    if (id === this.detailId) return
+    this.detailId = id
+    if (id) void this.pollDetail()
+  }
+
+  /** Re-reads everything now (after a demo action, for example). */
+  refresh(): Promise<void> {
+    return this.poll()
+  }
+
+  private loop(fn: () => Promise<void>, everyMs: number): void {
+    const tick = async () => {
+      if (this.stopped) return
+      await fn()
+      if (!this.stopped) this.timer(everyMs, tick)
+    }
+    void tick()
+  }
+
+  private timer(ms: number, fn: () => void): void {
+    const cancel = this.opts.clock.after(ms, () => {
+      this.cancels.delete(cancel)
+      fn()
+    })
+    this.cancels.add(cancel)
+  }
+
+  private async get(path: string): Promise<Response> {
+    return this.fetch(`${this.state.source}${path}`, { signal: AbortSignal.timeout(this.timeoutMs) })
+  }
+
+  private async poll(): Promise<void> {
+    const s = this.state
+    const [health, members, metrics] = await Promise.allSettled([this.get('/v1/health'), this.get('/v1/members'), this.get('/metrics')])
+    const now = this.opts.clock.now()
+    try {
+      if (health.status === 'rejected') throw health.reason
+      if (!health.value.ok) throw new Error(`GET /v1/health answered ${health.value.status}`)
+      const h = parseHealth(await health.value.json())
+      s.node = h.node ?? s.node
+      s.newestDataAt = h.dataAgeMs === null ? null : now - h.dataAgeMs
+      const next = new Map<string, (typeof h.targets)[number]>()
+      for (const t of h.targets) next.set(t.id, t)
+      s.targets = next
+      s.targetsVersion++
+      s.connected = true
+      s.lastError = null
+    } catch (e) {
+      this.fail(e)
+    }
+    try {
+      if (members.status === 'fulfilled' && members.value.ok) s.members = parseMembers(await members.value.json()) ?? s.members
+      else if (members.status === 'fulfilled' && members.value.status === 404) s.members = null
+    } catch {
+      // Membership is optional: the view shows "-".
+    }
+    try {
+      if (metrics.status === 'fulfilled' && metrics.value.ok) this.rates(await metrics.value.text(), this.opts.clock.monotonic())
+    } catch {
+      // Metrics are optional too.
+    }
+    this.opts.onChange()
+  }
+
+  private rates(text: string, at: number): void {
+    const c = sumCounters(text, [CHECKS, GOSSIP])
+    const cur = { at, checks: c.get(CHECKS), gossip: c.get(GOSSIP) }
+    const prev = this.lastCounters
+    this.lastCounters = cur
+    if (!prev || cur.at <= prev.at) return
+    const dt = (cur.at - prev.at) / 1000
+    const rate = (a?: number, b?: number) => (a === undefined || b === undefined || b < a ? null : (b - a) / dt)
+    this.state.checksPerSec = rate(prev.checks, cur.checks)
+    this.state.gossipBytesPerSec = rate(prev.gossip, cur.gossip)
+  }
+
+  private async pollDetail(): Promise<void> {
+    const id = this.detailId
+    if (!id) return
+    try {
+      const res = await this.get(`/v1/targets/${encodeURIComponent(id)}`)
+      if (id !== this.detailId) return
+      if (!res.ok) {
+        this.state.detail = { id, status: this.state.targets.get(id)?.status ?? 'unknown', since: null, owners: null, recent: [], transitions: [], check: `(detail unavailable: HTTP ${res.status})` }
+      } else {
+        this.state.detail = parseDetail(await res.json())
+      }
+      this.opts.onChange()
+    } catch {
+      // The next tick retries; the pane keeps its last answer.
+    }
+  }
+
+  private fail(e: unknown): void {
+    const s = this.state
+    const msg = e instanceof Error ? e.message : String(e)
+    if (s.connected || s.lastError !== msg) this.log({ at: this.opts.clock.now(), kind: 'error', text: `cannot reach ${s.source}: ${msg}` })
+    s.connected = false
+    s.lastError = msg
+  }
+
+  log(e: TuiEvent): void {
+    const ev = this.state.events
+    ev.push(e)
+    // Trim in batches so a busy stream does not shift the array on every event.
+    if (ev.length > MAX_EVENTS + 100) ev.splice(0, ev.length - MAX_EVENTS)
+  }
+
+  /** Follows /v1/events forever, reconnecting with backoff (0.5 s doubling to 5 s). */
+  private async follow(): Promise<void> {
+    let backoff = 500
+    while (!this.stopped) {
+      const ac = new AbortController()
+      this.sseAbort = ac
+      try {
+        const res = await this.fetch(`${this.state.source}/v1/events`, { signal: ac.signal, headers: { accept: 'text/event-stream' } })
+        if (!res.ok || !res.body) throw new Error(`GET /v1/events answered ${res.status}`)
+        backoff = 500
+        const parser = new SseParser()
+        const decoder = new TextDecoder()
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          for (const m of parser.feed(decoder.decode(chunk, { stream: true }))) this.onMessage(m.event, m.data)
+          if (this.stopped) break
+        }
+      } catch {
+        // Logged through the poller's error path; here we only retry.
+      }
+      if (this.stopped) break
+      await new Promise<void>((r) => this.timer(backoff, r))
+      backoff = Math.min(5000, backoff * 2)
+    }
+  }
+
+  /** Applies one event to the state. Public for tests. */
+  onMessage(event: string, data: string): void {
+    let d: Record<string, unknown>
+    try {
+      const v = JSON.parse(data) as unknown
+      if (typeof v !== 'object' || v === null) return
+      d = v as Record<string, unknown>
+    } catch {
+      return
+    }
+    const s = this.state
+    const at = this.opts.clock.now()
+    const str = (v: unknown) => (typeof v === 'string' ? v : null)
+    if (event === 'hello') {
+      s.node = str(d.node) ?? s.node
+      return
+    }
+    if (event === 'health') {
+      const id = str(d.id)
+      const status = str(d.status) ?? 'unknown'
+      if (!id) return
+      const t = s.targets.get(id)
+      const since = typeof d.since === 'number' ? d.since : at
+      const error = str(d.error)
+      if (t) {
+        t.status = status
+        t.since = since
+        if (error) t.lastError = error
+      } else {
+        s.targets.set(id, { id, status, since, owner: null, latencyMs: null, lastError: error, checkedAt: null })
+      }
+      s.targetsVersion++
+      const prev = str(d.previous)
+      const checker = str(d.checker)
+      this.log({ at, kind: 'health', state: status, text: `${id} ${prev ? `${prev} → ` : ''}${status}${checker ? ` (by ${checker})` : ''}${error ? `: ${error}` : ''}` })
+    } else if (event === 'member') {
+      const name = str(d.name)
+      const state = str(d.state) ?? 'alive'
+      if (!name) return
+      const m = s.members?.find((x) => x.name === name)
+      if (m) m.state = state
+      else (s.members ??= []).push({ name, addr: str(d.addr), state, incarnation: null, owned: null, health: null })
+      const prev = str(d.previous)
+      this.log({ at, kind: 'member', state, text: `member ${name} ${prev ? `${prev} → ` : ''}${state}` })
+    } else if (event === 'target') {
+      this.log({ at, kind: 'target', text: `target ${str(d.id) ?? '?'} ${str(d.action) ?? 'changed'}` })
+    } else if (event === 'dropped') {
+      this.log({ at, kind: 'info', text: `event stream: ${String(d.count)} events dropped (TUI too slow)` })
+    } else {
+      return
+    }
+    this.opts.onChange()
+  }
+}
