@@ -1,0 +1,169 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { Database } from 'bun:sqlite'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { CheckResult } from '../../src/config/types.ts'
+import { HistoryStore } from '../../src/store/history.ts'
+import { SimClock } from '../sim/sim-clock.ts'
+
+const MIN = 60_000
+const HOUR = 60 * MIN
+const DAY = 24 * HOUR
+// An epoch on a minute boundary keeps the arithmetic readable.
+const EPOCH = 1_700_000_040_000
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'heck-history-'))
+  dirs.push(d)
+  return d
+}
+
+const check = (at: number, ok: boolean, latency = 10): CheckResult => ({ ok, latency_ms: latency, checked_at: at, checker: 'n1' })
+
+function memStore(clock: SimClock, opts: Partial<ConstructorParameters<typeof HistoryStore>[1]> = {}) {
+  return new HistoryStore(new Database(':memory:'), { clock, ...opts })
+}
+
+describe('history store', () => {
+  test('checks fold into per-minute aggregates, one row per target-minute', () => {
+    const clock = new SimClock(EPOCH)
+    const h = memStore(clock)
+    for (let s = 0; s < 120; s++) h.recordCheck('a', check(EPOCH + s * 1000, s % 10 !== 0, 5))
+    h.recordCheck('b', check(EPOCH, true, 7))
+    const rows = h.minutes('a', EPOCH)
+    expect(rows).toEqual([
+      { minute: EPOCH, checks: 60, failures: 6, latencySumMs: 300 },
+      { minute: EPOCH + MIN, checks: 60, failures: 6, latencySumMs: 300 },
+    ])
+    expect(h.minutes('b', 0)).toEqual([{ minute: EPOCH, checks: 1, failures: 0, latencySumMs: 7 }])
+    // Later checks of a flushed minute add to its row.
+    h.recordCheck('b', check(EPOCH + 30_000, false, 3))
+    expect(h.minutes('b', 0)).toEqual([{ minute: EPOCH, checks: 2, failures: 1, latencySumMs: 10 }])
+    h.close()
+  })
+
+  test('writes are batched: nothing reaches the database until the flush timer', () => {
+    const clock = new SimClock(EPOCH)
+    const db = new Database(':memory:')
+    const h = new HistoryStore(db, { clock, flushIntervalMs: 5000 })
+    for (let i = 0; i < 100; i++) h.recordCheck(`t${i}`, check(EPOCH + i, true))
+    h.recordTransition('t1', 'unknown', 'healthy', EPOCH + 5)
+    const count = () => (db.query('SELECT COUNT(*) AS n FROM minutes').get() as { n: number }).n
+    expect(count()).toBe(0)
+    clock.advance(4999)
+    expect(count()).toBe(0)
+    clock.advance(1)
+    expect(count()).toBe(100)
+    expect((db.query('SELECT COUNT(*) AS n FROM transitions').get() as { n: number }).n).toBe(1)
+    h.close()
+  })
+
+  test('a full buffer flushes early, off the recording call', () => {
+    const clock = new SimClock(EPOCH)
+    const db = new Database(':memory:')
+    const h = new HistoryStore(db, { clock, flushIntervalMs: 60_000, maxBufferedRows: 50 })
+    for (let i = 0; i < 60; i++) h.recordCheck(`t${i}`, check(EPOCH, true))
+    const count = () => (db.query('SELECT COUNT(*) AS n FROM minutes').get() as { n: number }).n
+    expect(count()).toBe(0)
+    clock.advance(0)
+    expect(count()).toBe(60)
+    h.close()
+  })
+
+  test('transitions: newest first, limited to n', () => {
+    const clock = new SimClock(EPOCH)
+    const h = memStore(clock)
+    h.recordTransition('a', 'unknown', 'healthy', EPOCH + 1000)
+    h.recordTransition('a', 'healthy', 'unhealthy', EPOCH + 2000)
+    h.recordTransition('a', 'unhealthy', 'healthy', EPOCH + 3000)
+    h.recordTransition('b', 'unknown', 'unhealthy', EPOCH + 1500)
+    expect(h.recentTransitions('a', 2)).toEqual([
+      { at: EPOCH + 3000, from: 'unhealthy', to: 'healthy' },
+      { at: EPOCH + 2000, from: 'healthy', to: 'unhealthy' },
+    ])
+    expect(h.recentTransitions('b', 10)).toHaveLength(1)
+    expect(h.recentTransitions('none', 10)).toEqual([])
+    h.close()
+  })
+
+  test('uptime ratios for 1h, 24h and 7d', () => {
+    const clock = new SimClock(EPOCH)
+    const h = memStore(clock, { minuteRetentionMs: 8 * DAY })
+    const now = EPOCH + 8 * DAY
+    // 6 days ago: 100 checks, all failed. 12 hours ago: 100 checks, all ok. Last 30 minutes: 90 ok, 10 failed.
+    for (let i = 0; i < 100; i++) h.recordCheck('a', check(now - 6 * DAY + i * 1000, false))
+    for (let i = 0; i < 100; i++) h.recordCheck('a', check(now - 12 * HOUR + i * 1000, true))
+    for (let i = 0; i < 100; i++) h.recordCheck('a', check(now - 30 * MIN + i * 1000, i >= 10))
+    clock.runUntil(8 * DAY)
+    expect(clock.now()).toBe(now)
+    const u = h.uptime('a')
+    expect(u.h1).toBeCloseTo(0.9)
+    expect(u.h24).toBeCloseTo(190 / 200)
+    expect(u.d7).toBeCloseTo(190 / 300)
+    expect(h.uptime('nothing')).toEqual({ h1: null, h24: null, d7: null })
+    h.close()
+  })
+
+  test('retention deletes old minutes and transitions', () => {
+    const clock = new SimClock(EPOCH)
+    const h = memStore(clock, { minuteRetentionMs: 2 * DAY, transitionRetentionMs: 3 * DAY, pruneIntervalMs: HOUR })
+    h.recordCheck('a', check(EPOCH, true))
+    h.recordTransition('a', 'unknown', 'healthy', EPOCH)
+    clock.advance(2 * DAY + HOUR)
+    expect(h.minutes('a', 0)).toEqual([])
+    expect(h.recentTransitions('a', 5)).toHaveLength(1)
+    clock.advance(DAY)
+    expect(h.recentTransitions('a', 5)).toEqual([])
+    h.close()
+  })
+
+  test('close flushes; a reopened store sees everything; kv persists; WAL is on', async () => {
+    const dir = tmp()
+    const clock = new SimClock(EPOCH)
+    const h = await HistoryStore.open(dir, { clock, flushIntervalMs: 1e9 })
+    h.recordCheck('a', check(EPOCH, true, 4))
+    h.recordCheck('a', check(EPOCH + 1, false, 6))
+    h.recordTransition('a', 'unknown', 'healthy', EPOCH)
+    h.kv.put('replica-id', 'r-123')
+    h.kv.put('snapshot', new Uint8Array([1, 2, 3, 255]))
+    h.kv.put('gone', 'x')
+    h.kv.delete('gone')
+    h.close()
+    h.close() // idempotent
+    const db = new Database(join(dir, 'history.sqlite'))
+    expect((db.query('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal')
+    db.close()
+    const h2 = await HistoryStore.open(dir, { clock })
+    expect(h2.minutes('a', 0)).toEqual([{ minute: EPOCH, checks: 2, failures: 1, latencySumMs: 10 }])
+    expect(h2.recentTransitions('a', 5)).toHaveLength(1)
+    expect(new TextDecoder().decode(h2.kv.get('replica-id'))).toBe('r-123')
+    expect([...(h2.kv.get('snapshot') as Uint8Array)]).toEqual([1, 2, 3, 255])
+    expect(h2.kv.get('gone')).toBeUndefined()
+    h2.close()
+  })
+
+  test('records after close are ignored, not thrown', () => {
+    const clock = new SimClock(EPOCH)
+    const h = memStore(clock)
+    h.close()
+    expect(() => h.recordCheck('a', check(EPOCH, true))).not.toThrow()
+    expect(() => h.recordTransition('a', 'unknown', 'healthy', EPOCH)).not.toThrow()
+    clock.advance(10_000)
+  })
+
+  test('forget drops a target', () => {
+    const clock = new SimClock(EPOCH)
+    const h = memStore(clock)
+    h.recordCheck('a', check(EPOCH, true))
+    h.recordTransition('a', 'unknown', 'healthy', EPOCH)
+    h.forget('a')
+    expect(h.minutes('a', 0)).toEqual([])
+    expect(h.recentTransitions('a', 5)).toEqual([])
+    h.close()
+  })
+})
