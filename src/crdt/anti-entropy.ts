@@ -28,6 +28,8 @@ export interface AntiEntropyHooks {
   rejected?(reason: string): void
   /** A peer holds dots of our own id that we never minted (a stale snapshot): re-incarnate. */
   ownFuture?(): void
+  /** A folded replica's dots beyond its fold arrived: revive its context entry. */
+  revived?(r: ReplicaId): void
 }
 
 export class AntiEntropy {
@@ -105,10 +107,9 @@ export class AntiEntropy {
   receiveDelta(d: Delta, relayBytes?: Uint8Array): DeltaResult {
     const ctx = this.rep.state.ctx
     const folded = ctx.foldedReplicas().get(d.origin)
-    if (folded !== undefined && d.hi > folded) {
-      this.reject('delta from a folded (dead) replica')
-      return 'rejected'
-    }
+    // Newer dots of a replica we folded: the fold was early. Its marker becomes an
+    // ordinary context entry again (same dots seen), and the delta is handled as usual.
+    if (folded !== undefined && d.hi > folded) this.hooks.revived?.(d.origin)
     const err = this.sane(d)
     if (err) {
       this.reject(err)
@@ -186,13 +187,7 @@ export class AntiEntropy {
       this.reject(err)
       return false
     }
-    for (const [r, upTo] of this.rep.state.ctx.foldedReplicas()) {
-      // A peer that has not folded a dead replica yet may still list its dots; ours cover them.
-      if (s.ctx.top(r) > upTo) {
-        this.reject('full state carries dots of a folded replica beyond its fold')
-        return false
-      }
-    }
+    for (const [r, upTo] of [...this.rep.state.ctx.foldedReplicas()]) if (s.ctx.top(r) > upTo) this.hooks.revived?.(r)
     this.observeStamps(s)
     const changed = this.rep.mergeFull(s)
     if (changed.size > 0) this.hooks.changed(changed)

@@ -137,8 +137,17 @@ export class CausalContext {
     return this.folded
   }
 
+  /** Forgets a fold marker (after its TTL): the replica's old dots no longer count as seen. */
   unfold(r: ReplicaId): void {
     this.folded.delete(r)
+  }
+
+  /** Turns a fold marker back into an ordinary entry (the replica's dots turned up again). */
+  revive(r: ReplicaId): void {
+    const m = this.folded.get(r)
+    if (m === undefined) return
+    this.folded.delete(r)
+    this.addRange(r, 1, m)
   }
 
   clone(): CausalContext {

@@ -151,6 +151,11 @@ export class HeldDeltas {
     return out.sort((a, b) => a.lo - b.lo)
   }
 
+  holds(origin: ReplicaId): boolean {
+    for (const v of this.held.values()) if (v.delta.origin === origin) return true
+    return false
+  }
+
   forget(origin: ReplicaId): void {
     for (const [k, v] of this.held) if (v.delta.origin === origin) this.held.delete(k)
   }

@@ -23,9 +23,11 @@ export interface CrdtLimits extends CodecLimits {
   maxKeysPerDelta: number
   /** A remote HLC stamp more than this ahead of our wall clock is refused (ms). */
   maxClockDriftMs: number
+  /** A dead replica is folded only after being dead this long (ms), so its last deltas and the heir's re-mint have spread (Akka: 300 s). */
+  foldAfterMs: number
   /** Per-peer digests kept for pruning decisions (LRU). */
   maxPeers: number
-  /** A peer digest older than this (ms) does not count toward "everyone has seen it" when folding a dead replica. */
+  /** Peer digests older than this (ms) are ignored when deciding a fold. */
   peerDigestMaxAgeMs: number
   /** Fold markers of dead replicas are forgotten after this long (ms); by then no delta of theirs can still be in flight. */
   foldedTtlMs: number
@@ -50,6 +52,7 @@ export const defaultCrdtLimits: CrdtLimits = {
   fullSyncThresholdEntries: 2048,
   maxKeysPerDelta: 8,
   maxClockDriftMs: 60_000,
+  foldAfterMs: 300_000,
   maxPeers: 1024,
   peerDigestMaxAgeMs: 120_000,
   foldedTtlMs: 3_600_000,

@@ -6,9 +6,11 @@
  * 1. re-mint: one deterministic heir (the smallest live replica id) rewrites
  *    the dead replica's live entries under fresh dots of its own — an ordinary
  *    delta, so it spreads and joins like any write;
- * 2. fold: once this replica holds none of its entries and every live peer's
- *    recent digest shows it has seen all of its dots, the entry is replaced by a
- *    local fold marker (dropped after foldedTtlMs). No tombstone stays forever.
+ * 2. fold: once it has been dead for foldAfterMs, this replica holds none of
+ *    its entries and no recent peer digest shows dots of it we lack, the wire
+ *    context entry is replaced by a local fold marker (same dots, counted as
+ *    seen), dropped after foldedTtlMs. If its dots turn up again the marker is
+ *    revived into an ordinary entry. No tombstone stays forever.
  */
 import type { CausalContext, ReplicaId } from './causal-context.ts'
 import type { DeltaBuilder, Entry } from './dot-store.ts'
@@ -51,22 +53,22 @@ export function holdsDotsOf(rep: Replica, r: ReplicaId): boolean {
   return false
 }
 
-/** True when every live peer's fresh digest has seen all of r's dots that we have. */
-export function everyoneHasSeen(
+/**
+ * True when no peer digest we hold (fresh or not) shows dots of r that we lack.
+ * Together with foldAfterMs of death (Akka's maxPruningDissemination idea) this is
+ * the fold condition; a fold that proves early is undone by revive(), never lost.
+ */
+export function noPeerIsAhead(
   r: ReplicaId,
   mine: CausalContext,
   peers: Map<string, { ctx: CausalContext; at: number }>,
-  livePeers: string[],
   now: number,
   maxAgeMs: number,
 ): boolean {
   const top = mine.top(r)
-  for (const p of livePeers) {
-    const rec = peers.get(p)
-    if (!rec || now - rec.at > maxAgeMs) return false
-    const theirs = rec.ctx.top(r)
-    if (theirs === 0) continue // never saw it, or already folded it
-    if (theirs !== top || rec.ctx.contiguous(r) !== top) return false
+  for (const rec of peers.values()) {
+    if (now - rec.at > maxAgeMs) continue
+    if (rec.ctx.top(r) > top) return false
   }
   return true
 }

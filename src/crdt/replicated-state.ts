@@ -17,7 +17,7 @@ import { HEALTH_PREFIX, healthRemove, healthWinner, healthWrite } from './health
 import { Hlc } from './hlc.ts'
 import { KV_PREFIX, kvGet, kvPut, kvRemove } from './kv-map.ts'
 import { defaultCrdtLimits, type CrdtLimits } from './limits.ts'
-import { everyoneHasSeen, holdsDotsOf, liveReplicas, remintDead } from './pruning.ts'
+import { holdsDotsOf, noPeerIsAhead, liveReplicas, remintDead } from './pruning.ts'
 import {
   REGISTRY_PREFIX,
   type TargetView,
@@ -75,6 +75,7 @@ export class ReplicatedState {
   private listeners = new Set<(e: ChangeEvent) => void>()
   private shown = new Map<string, string>()
   private foldedAt = new Map<string, number>()
+  private deadSince = new Map<string, number>()
   private deltas?: Counter
   readonly bytes?: Counter
   lastRejection = ''
@@ -102,6 +103,10 @@ export class ReplicatedState {
         changed: (keys) => this.emit(keys),
         rejected: (why) => (this.lastRejection = why),
         ownFuture: () => this.reincarnate(),
+        revived: (r) => {
+          this.rep.state.ctx.revive(r)
+          this.foldedAt.delete(r)
+        },
       },
       () => opts.clock.monotonic(),
     )
@@ -265,6 +270,8 @@ export class ReplicatedState {
   /**
    * Re-mints and folds replicas that are not live. `live` holds node names or
    * replica ids (from membership); older incarnations of a live node count as dead.
+   * Call it whenever membership changes and every few seconds (it is cheap when
+   * nothing is dead).
    */
   pruneReplicas(live: Iterable<string>): { reminted: number; folded: string[] } {
     const liveList = [...live]
@@ -277,13 +284,16 @@ export class ReplicatedState {
     const heir = [...new Set([...liveList.map(nodeOfReplica), this.nodeName])].sort()[0]
     if (dead.size > 0 && heir === this.nodeName) this.write((b) => (reminted = remintDead(this.rep, b, dead)))
     const now = this.opts.clock.monotonic()
-    const peers = [...new Set(liveList.map(nodeOfReplica))].filter((n) => n !== this.nodeName)
+    for (const r of [...this.deadSince.keys()]) if (!dead.has(r)) this.deadSince.delete(r)
+    for (const r of dead) if (!this.deadSince.has(r)) this.deadSince.set(r, now)
     const folded: string[] = []
     for (const r of dead) {
-      if (holdsDotsOf(this.rep, r)) continue
-      if (!everyoneHasSeen(r, ctx, this.ae.peers, peers, now, this.limits.peerDigestMaxAgeMs)) continue
+      if (now - (this.deadSince.get(r) ?? now) < this.limits.foldAfterMs) continue
+      if (holdsDotsOf(this.rep, r) || this.ae.held.holds(r)) continue
+      if (!noPeerIsAhead(r, ctx, this.ae.peers, now, this.limits.peerDigestMaxAgeMs)) continue
       ctx.fold(r, ctx.top(r))
       this.ae.forget(r)
+      this.deadSince.delete(r)
       this.foldedAt.set(r, now)
       folded.push(r)
     }

@@ -42,9 +42,10 @@ describe('pruning', () => {
   test('a dead replica is re-minted by the heir, then folded once every live peer has seen all its dots', () => {
     const clock = new SimClock()
     const late: Delta[] = []
-    const a = mkReplica('a', clock).rs
-    const b = mkReplica('b', clock).rs
-    const cc = mkReplica('c', clock, undefined, late)
+    const L = { foldAfterMs: 10_000 }
+    const a = mkReplica('a', clock, L).rs
+    const b = mkReplica('b', clock, L).rs
+    const cc = mkReplica('c', clock, L, late)
     const c = cc.rs
     c.putTarget('c', 't1', { url: 'x' })
     c.observe('t1', { status: 'up', since: 0, last: 0, term: 1, owner: 'c' })
@@ -54,9 +55,10 @@ describe('pruning', () => {
     // c dies. a is the heir (smallest live id) and re-mints; b is not and does not.
     expect(a.pruneReplicas(['a', 'b']).reminted).toBe(2)
     expect(b.pruneReplicas(['a', 'b']).reminted).toBe(0)
-    expect(a.pruneReplicas(['a', 'b']).folded).toEqual([]) // no digest from b yet
+    expect(a.pruneReplicas(['a', 'b']).folded).toEqual([]) // not dead long enough yet
     fullSync([a, b])
     digests([a, b])
+    clock.advance(10_000)
     expect(a.pruneReplicas(['a', 'b']).folded).toEqual(['c#1'])
     expect(b.pruneReplicas(['a', 'b']).folded).toEqual(['c#1'])
     for (const x of [a, b]) {
@@ -70,18 +72,23 @@ describe('pruning', () => {
     expect(a.ae.mergeFull(lagging)).toBe(true)
     expect(hex(a.rep.state)).toBe(before)
     expect(counterOf(cc.metrics, 'rejected')).toBe(0)
+    // Dots of c beyond the fold (the fold was early) revive its entry instead of being lost.
+    c.kvPut('after', 1)
+    expect(a.ae.receiveDelta(late[late.length - 1]!)).toBe('applied')
+    expect(a.rep.state.ctx.replicas()).toEqual(['a#1', 'c#1'])
+    expect(a.kvGet('after')).toEqual([1])
+    expect(a.target('t1')?.contributors).toEqual(['c'])
     // Fold markers expire.
     clock.advance(3_700_000)
-    digests([a, b])
-    a.pruneReplicas(['a', 'b'])
-    expect(a.rep.state.ctx.foldedReplicas().size).toBe(0)
+    b.pruneReplicas(['a', 'b'])
+    expect(b.rep.state.ctx.foldedReplicas().size).toBe(0)
   })
 
   test('restarts without a data dir do not grow the context', () => {
     const clock = new SimClock()
-    const b = mkReplica('b', clock).rs
+    const b = mkReplica('b', clock, { foldAfterMs: 0 }).rs
     for (let i = 1; i <= 20; i++) {
-      const a = mkReplica('a', clock).rs
+      const a = mkReplica('a', clock, { foldAfterMs: 0 }).rs
       a.rep.self = `a#${i}`
       fullSync([a, b])
       a.setContribution('a', ['t0', 't1', 't2'].map((id) => ({ id, def: { rev: i % 2 } })))
