@@ -121,11 +121,18 @@ export class OwnershipTable {
   /** The first min(k, members) owners of a target, in priority order. */
   ownersOf(id: string, k: number = this.depth): string[] {
     checkReplicas(k)
-    return this.ownersOfSlot(this.slotOf(id), k)
+    return this.list(this.slotOf(id), k)
   }
 
   ownersOfSlot(slot: number, k: number = this.depth): string[] {
     checkReplicas(k)
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.slots) {
+      throw new OwnershipError('bad-option', `slot must be an integer in [0, ${this.slots}), got ${String(slot)}`)
+    }
+    return this.list(slot, k)
+  }
+
+  private list(slot: number, k: number): string[] {
     if (this.active.length === 0) throw new OwnershipError('no-members', 'no members: call setMembers() first')
     if (k > this.depth) return this.rank(slot, k)
     if (this.filled[slot] === 0) this.fill(slot)
