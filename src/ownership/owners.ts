@@ -7,8 +7,13 @@
 import { checkMembers, checkReplicas } from './errors.ts'
 import { DEFAULT_DEPTH, OwnershipTable } from './table.ts'
 
-/** Distinct member sets kept; a cluster sees one set at a time, a few during churn. */
-const CACHE_SETS = 4
+/**
+ * Distinct member sets kept (each table is about 8 × depth bytes per slot, ~6 MB at depth 3).
+ * Long-lived callers with changing membership should hold their own OwnershipTable instead.
+ */
+const CACHE_SETS = 2
+/** Deepest list kept per slot; larger k is answered by ranking the slot on demand. */
+const MAX_CACHED_DEPTH = 8
 
 const cache = new Map<string, OwnershipTable>()
 let lastArray: readonly string[] | null = null
@@ -22,9 +27,9 @@ function sameAsLast(members: readonly string[]): boolean {
 }
 
 function tableFor(members: readonly string[], k: number): OwnershipTable {
-  if (lastTable && sameAsLast(members) && k <= lastTable.depth) return lastTable
+  const depth = Math.max(DEFAULT_DEPTH, Math.min(k, members.length, MAX_CACHED_DEPTH))
+  if (lastTable && lastTable.depth >= depth && sameAsLast(members)) return lastTable
   checkMembers(members)
-  const depth = Math.max(DEFAULT_DEPTH, Math.min(k, members.length, 64))
   const key = `${depth}\u0000${JSON.stringify([...members].sort())}`
   let table = cache.get(key)
   if (table) {

@@ -134,7 +134,8 @@ export class OwnershipTable {
 
   private list(slot: number, k: number): string[] {
     if (this.active.length === 0) throw new OwnershipError('no-members', 'no members: call setMembers() first')
-    if (k > this.depth) return this.rank(slot, k)
+    // A kept list that already holds every member is the full ranking.
+    if (k > this.depth && this.len < this.active.length) return this.rank(slot, k)
     if (this.filled[slot] === 0) this.fill(slot)
     const base = slot * this.depth
     const n = k < this.len ? k : this.len
