@@ -1,0 +1,126 @@
+/**
+ * SWIM envelopes: a CBOR array [protocol version, [message bytes, ...]], sealed with
+ * AES-256-GCM when a keyring is set. One envelope is one datagram (a compound packet
+ * of several messages, like memberlist's compoundMsg) or one stream frame. Each
+ * message is CBOR-encoded on its own so the sender knows its exact size when packing.
+ * Decoding checks size, seal, version and every message, returning a result or a
+ * drop reason; it never throws.
+ */
+import { Encoder } from 'cbor-x'
+import { SEALED_KIND, SEAL_OVERHEAD_BYTES, type Keyring } from './keyring.ts'
+import { DEFAULT_WIRE_LIMITS, type WireLimits } from './limits.ts'
+import { toWire, type Msg } from './swim-messages.ts'
+import { validateMessage, type Checked, type DropReason } from './swim-validate.ts'
+
+export const SWIM_PROTOCOL_VERSION = 1
+
+/** Envelope header upper bound: array(2) + version + array(n ≤ 65535). */
+const HEADER_BYTES = 5
+/** Per-message framing upper bound inside an envelope: a byte-string header. */
+export const MESSAGE_OVERHEAD_BYTES = 3
+
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0])
+
+export interface DecodedPacket {
+  msgs: Msg[]
+  /** Messages inside the envelope that were dropped, one reason each. */
+  bad: DropReason[]
+}
+
+export class SwimCodec {
+  readonly limits: WireLimits
+
+  constructor(private readonly keyring?: Keyring, limits: Partial<WireLimits> = {}) {
+    this.limits = { ...DEFAULT_WIRE_LIMITS, ...limits }
+  }
+
+  get encrypted(): boolean {
+    return this.keyring !== undefined
+  }
+
+  /** Bytes an envelope adds on top of its messages and their framing. */
+  get envelopeOverheadBytes(): number {
+    return HEADER_BYTES + (this.keyring ? SEAL_OVERHEAD_BYTES : 0)
+  }
+
+  encodeMsg(m: Msg): Uint8Array {
+    return cbor.encode(toWire(m))
+  }
+
+  /** Wraps already-encoded messages into one (sealed) envelope. */
+  pack(msgs: Uint8Array[]): Uint8Array {
+    const plain = cbor.encode([SWIM_PROTOCOL_VERSION, msgs])
+    return this.keyring ? this.keyring.seal(plain) : plain
+  }
+
+  /**
+   * Greedy compound packing: as many messages per envelope as fit `limitBytes`,
+   * in order; a message too big on its own still gets its own envelope.
+   */
+  packAll(msgs: Uint8Array[], limitBytes: number): Uint8Array[] {
+    const out: Uint8Array[] = []
+    let cur: Uint8Array[] = []
+    let size = this.envelopeOverheadBytes
+    for (const m of msgs) {
+      const cost = m.length + MESSAGE_OVERHEAD_BYTES
+      if (cur.length > 0 && size + cost > limitBytes) {
+        out.push(this.pack(cur))
+        cur = []
+        size = this.envelopeOverheadBytes
+      }
+      cur.push(m)
+      size += cost
+    }
+    if (cur.length > 0) out.push(this.pack(cur))
+    return out
+  }
+
+  /** Decodes a datagram (maxPacketBytes) or a stream frame (maxFrameBytes). */
+  decode(data: Uint8Array, stream = false): Checked<DecodedPacket> {
+    const max = stream ? this.limits.maxFrameBytes : this.limits.maxPacketBytes
+    if (data.length > max) return { ok: false, reason: 'oversized' }
+    if (data.length === 0) return { ok: false, reason: 'truncated' }
+    let plain = data
+    if (this.keyring) {
+      const opened = this.keyring.open(data)
+      if (!opened) return { ok: false, reason: 'auth' }
+      plain = opened
+    } else if (data[0] === SEALED_KIND) {
+      // A sealed envelope reaching a node without keys: the sender has a key we lack.
+      return { ok: false, reason: 'auth' }
+    }
+    let outer: unknown
+    try {
+      outer = cbor.decode(plain)
+    } catch (e) {
+      const text = String((e as Error)?.message ?? e)
+      return { ok: false, reason: /end|incomplete|insufficient/i.test(text) ? 'truncated' : 'malformed' }
+    }
+    if (!Array.isArray(outer) || outer.length !== 2) return { ok: false, reason: 'malformed' }
+    if (outer[0] !== SWIM_PROTOCOL_VERSION) return { ok: false, reason: 'version' }
+    const inner = outer[1]
+    if (!Array.isArray(inner)) return { ok: false, reason: 'malformed' }
+    if (inner.length > this.limits.maxMessagesPerPacket) return { ok: false, reason: 'limit' }
+    const msgs: Msg[] = []
+    const bad: DropReason[] = []
+    for (const raw of inner) {
+      if (!(raw instanceof Uint8Array)) {
+        bad.push('malformed')
+        continue
+      }
+      let arr: unknown
+      try {
+        arr = cbor.decode(raw)
+      } catch {
+        bad.push('malformed')
+        continue
+      }
+      const r = validateMessage(arr, this.limits)
+      if (r.ok) msgs.push(r.value)
+      else bad.push(r.reason)
+    }
+    return { ok: true, value: { msgs, bad } }
+  }
+}
+
+export type { DropReason, Checked }

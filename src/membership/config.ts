@@ -1,0 +1,149 @@
+/**
+ * Membership knobs and the named profiles `lan`, `local` and `wan`, modelled on
+ * hashicorp/memberlist's DefaultLANConfig / DefaultLocalConfig / DefaultWANConfig
+ * with Lifeguard's parameters (Dadgar et al. 2017). Every knob states its unit,
+ * its default per profile and the tradeoff it controls.
+ */
+
+export type ProfileName = 'lan' | 'local' | 'wan'
+
+export interface SwimConfig {
+  /**
+   * Time between probe rounds (ms); scaled by local health (score + 1).
+   * lan 1000, local 200, wan 5000. Shorter detects failures sooner but costs more packets.
+   */
+  probeIntervalMs: number
+  /**
+   * How long to wait for a direct ack before asking others (ms); scaled by local health.
+   * lan 500, local 100, wan 3000. Too short for the network's RTT gives false suspicion.
+   */
+  probeTimeoutMs: number
+  /**
+   * Members asked to probe indirectly (ping-req) after a direct probe fails (k in SWIM).
+   * lan 3, local 2, wan 3. More helpers tolerate more path loss but add load.
+   */
+  indirectChecks: number
+  /**
+   * Lifeguard α: the minimum suspicion timeout is α × max(1, log10 n) × probeIntervalMs.
+   * lan 4, local 3, wan 6. Larger means fewer false positives and slower detection.
+   */
+  suspicionMult: number
+  /**
+   * The suspicion timeout starts at this multiple of its minimum (Lifeguard's max = 6 × min).
+   * lan 6, local 6, wan 6. Larger gives a wrongly suspected node more time to refute.
+   */
+  suspicionMaxTimeoutMult: number
+  /**
+   * Independent confirmations that shrink the suspicion timeout to its minimum (Lifeguard k = α − 2).
+   * lan 2, local 1, wan 4. Fewer reaches the minimum sooner; more needs more witnesses.
+   */
+  suspicionConfirmations: number
+  /**
+   * Retransmit limit multiplier: each broadcast is sent mult × ⌈log10(n + 1)⌉ times.
+   * lan 4, local 2, wan 4. Higher makes delivery more certain at more bytes per packet.
+   */
+  retransmitMult: number
+  /**
+   * Time between gossip rounds that push pending broadcasts (ms).
+   * lan 200, local 50, wan 500. Shorter spreads news faster with more packets.
+   */
+  gossipIntervalMs: number
+  /** Members sent to per gossip round. lan 3, local 3, wan 4. More fan-out spreads faster. */
+  gossipNodes: number
+  /**
+   * How long dead and left members still get gossip, so they can learn and refute (ms).
+   * lan 30000, local 5000, wan 60000. Longer helps a wrongly killed node return, at some waste.
+   */
+  gossipToTheDeadMs: number
+  /**
+   * Full-state TCP push/pull period (ms), scaled up above 32 members; 0 disables.
+   * lan 30000, local 5000, wan 60000. Shorter repairs divergence sooner, costing bandwidth.
+   */
+  pushPullIntervalMs: number
+  /**
+   * Dead and left members are forgotten after this long (ms).
+   * lan 3600000, local 60000, wan 3600000. Longer keeps history visible; shorter frees memory.
+   */
+  reapAfterMs: number
+  /**
+   * Upper bound of the Lifeguard local-health score; timeouts scale by (score + 1).
+   * All profiles 8. Higher lets an overloaded node back off further.
+   */
+  awarenessMaxMultiplier: number
+  /**
+   * Try a TCP ping when UDP probes fail (memberlist's fallback for UDP-blocked paths).
+   * All profiles true. Costs a connection per failed probe.
+   */
+  tcpFallbackPing: boolean
+  /** Timeout of a stream exchange (push/pull, TCP ping, user request) (ms). lan 10000, local 1000, wan 30000. */
+  streamTimeoutMs: number
+  /**
+   * Datagram budget including encryption overhead (bytes). All profiles 1400: stays under
+   * a 1500-byte MTU; larger packets risk silent drops on real networks.
+   */
+  packetLimitBytes: number
+  /** Encoded node metadata limit (bytes). All profiles 512: metadata rides every alive message. */
+  metaMaxBytes: number
+}
+
+const common = {
+  awarenessMaxMultiplier: 8,
+  tcpFallbackPing: true,
+  packetLimitBytes: 1400,
+  metaMaxBytes: 512,
+} as const
+
+export const PROFILES: Record<ProfileName, SwimConfig> = {
+  lan: {
+    ...common,
+    probeIntervalMs: 1000,
+    probeTimeoutMs: 500,
+    indirectChecks: 3,
+    suspicionMult: 4,
+    suspicionMaxTimeoutMult: 6,
+    suspicionConfirmations: 2,
+    retransmitMult: 4,
+    gossipIntervalMs: 200,
+    gossipNodes: 3,
+    gossipToTheDeadMs: 30_000,
+    pushPullIntervalMs: 30_000,
+    reapAfterMs: 3_600_000,
+    streamTimeoutMs: 10_000,
+  },
+  local: {
+    ...common,
+    probeIntervalMs: 200,
+    probeTimeoutMs: 100,
+    indirectChecks: 2,
+    suspicionMult: 3,
+    suspicionMaxTimeoutMult: 6,
+    suspicionConfirmations: 1,
+    retransmitMult: 2,
+    gossipIntervalMs: 50,
+    gossipNodes: 3,
+    gossipToTheDeadMs: 5_000,
+    pushPullIntervalMs: 5_000,
+    reapAfterMs: 60_000,
+    streamTimeoutMs: 1_000,
+  },
+  wan: {
+    ...common,
+    probeIntervalMs: 5000,
+    probeTimeoutMs: 3000,
+    indirectChecks: 3,
+    suspicionMult: 6,
+    suspicionMaxTimeoutMult: 6,
+    suspicionConfirmations: 4,
+    retransmitMult: 4,
+    gossipIntervalMs: 500,
+    gossipNodes: 4,
+    gossipToTheDeadMs: 60_000,
+    pushPullIntervalMs: 60_000,
+    reapAfterMs: 3_600_000,
+    streamTimeoutMs: 30_000,
+  },
+}
+
+export function profile(name: ProfileName, overrides: Partial<SwimConfig> = {}): SwimConfig {
+  return { ...PROFILES[name], ...overrides }
+}
