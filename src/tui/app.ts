@@ -51,6 +51,8 @@ export function runApp(opts: AppOptions): Promise<number> {
       // Box-drawing and sparkline characters go out as UTF-8, not as the terminal's ACS set: every terminal heck targets speaks UTF-8.
       forceUnicode: true,
       warnings: false, title: opts.title ?? 'heck', autoPadding: false, fullUnicode: false, dockBorders: false })
+    // ...and never through ACS mode switches, which some terminal/multiplexer pairs show as letters (q, x).
+    ;(screen.program as unknown as { tput: { brokenACS: boolean } }).tput.brokenACS = true
     const box = (extra: blessed.Widgets.BoxOptions = {}) =>
       blessed.box({ parent: screen, tags: true, wrap: false, scrollable: false, ...extra })
     const header = box({ top: 0, left: 0, width: '100%', height: 2 })

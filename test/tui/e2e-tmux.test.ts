@@ -1,0 +1,163 @@
+/**
+ * End-to-end test of the compiled TUI in tmux, as it will really be used: the
+ * binary is copied alone into an empty directory and run with the checkout
+ * (and so node_modules/blessed) hidden behind a tmpfs inside `unshare -m`.
+ * It attaches to a running agent (the compiled binary's own `heck agent`,
+ * checking endpoints served by this test), then: members and targets appear,
+ * a target made to fail turns unhealthy and the event log shows it, filter,
+ * unhealthy-only, Tab and quit work, and the terminal is restored.
+ * Runs under TERM=xterm-256color and TERM=screen. Needs tmux, unshare and root.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildTuiBinary } from './build-tui-binary.ts'
+import { startFakeApi, type FakeApi } from './fake-api.ts'
+import { hasTool, TmuxSession } from './tmux-driver.ts'
+
+const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '')
+const isRoot = process.getuid?.() === 0
+const missing = [!hasTool('tmux') && 'tmux', !hasTool('unshare') && 'unshare', !isRoot && 'root'].filter(Boolean)
+if (missing.length) console.warn(`\n*** SKIP test/tui/e2e-tmux.test.ts: needs ${missing.join(', ')} ***\n`)
+
+const FARM_IDS = ['farm-1', 'farm-2', 'farm-3', 'farm-4', 'farm-5']
+
+describe.skipIf(missing.length > 0)('compiled TUI in tmux, source tree hidden', () => {
+  let dir = ''
+  let farm: ReturnType<typeof Bun.serve> | undefined
+  const failing = new Set<string>()
+  let agent: ReturnType<typeof Bun.spawn> | undefined
+  let fake: FakeApi | undefined
+  let apiAddr = ''
+  let backend = ''
+  const sessions: TmuxSession[] = []
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'heck-tui-e2e-'))
+    const built = join(dir, 'build', 'heck')
+    // The real CLI when it builds; a TUI-only entry otherwise, so this area's test does not depend on others' work in progress.
+    let entry: 'cli' | 'standalone' = 'cli'
+    let err = await buildTuiBinary(built, 'cli')
+    if (err) {
+      console.warn(`*** e2e: the full CLI does not build (${err.split('\n')[0]}); testing the TUI-only binary ***`)
+      entry = 'standalone'
+      err = await buildTuiBinary(built, 'standalone')
+    }
+    if (err) throw new Error(`build failed: ${err}`)
+    const bin = join(dir, 'bin')
+    Bun.spawnSync(['mkdir', '-p', bin])
+    copyFileSync(built, join(bin, 'heck'))
+    Bun.spawnSync(['chmod', '+x', join(bin, 'heck')])
+    rmSync(join(dir, 'build'), { recursive: true, force: true })
+
+    farm = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch(req) {
+        const id = new URL(req.url).pathname.slice(1)
+        return failing.has(id) ? new Response('down', { status: 503 }) : new Response('ok')
+      },
+    })
+    const targets = join(dir, 'targets.yaml')
+    writeFileSync(targets, `defaults:\n  interval: 500ms\n  timeout: 400ms\n  rise: 1\n  fall: 1\ntargets:\n${FARM_IDS.map((id) => `  - id: ${id}\n    url: http://127.0.0.1:${farm?.port}/${id}\n`).join('')}`)
+    const httpPort = 20000 + (process.pid % 20000)
+    const gossipPort = httpPort + 1
+    apiAddr = `127.0.0.1:${httpPort}`
+    if (entry === 'cli') {
+      agent = Bun.spawn([join(bin, 'heck'), 'agent', '--name', 'e2e-node', '--targets', targets, '--http', apiAddr, '--bind', `127.0.0.1:${gossipPort}`], { stdout: 'ignore', stderr: 'pipe' })
+      const deadline = performance.now() + 8000
+      while (performance.now() < deadline) {
+        try {
+          if ((await fetch(`http://${apiAddr}/healthz`)).ok) {
+            backend = 'agent'
+            break
+          }
+        } catch {}
+        await Bun.sleep(100)
+      }
+      if (!backend) {
+        agent.kill()
+        agent = undefined
+      }
+    }
+    if (!backend) {
+      console.warn('*** e2e: no agent answered; using the fake API (test/tui/fake-api.ts) ***')
+      fake = startFakeApi({ targets: 5, members: 1 })
+      apiAddr = fake.url.replace('http://', '')
+      backend = 'fake'
+    }
+    console.log(`e2e: ${entry} binary, backend ${backend} at ${apiAddr}`)
+  }, 60_000)
+
+  afterAll(() => {
+    for (const s of sessions) s.kill()
+    agent?.kill()
+    fake?.stop()
+    farm?.stop(true)
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  const fail = (id: string) => {
+    if (backend === 'fake') fake?.flip(id.replace('farm-', 'farm-0000'))
+    else failing.add(id)
+  }
+  const idOf = (id: string) => (backend === 'fake' ? id.replace('farm-', 'farm-0000') : id)
+  const rowOf = (screen: string, id: string) => screen.split('\n').find((l) => l.startsWith(`${idOf(id)} `)) ?? ''
+
+  for (const term of ['xterm-256color', 'screen']) {
+    test(`TERM=${term}`, async () => {
+      failing.clear()
+      const cmd = `unshare -m sh -c 'mount -t tmpfs none ${root} && test ! -e ${root}/package.json || echo TREE-VISIBLE; cd ${dir}/bin && TERM=${term} LANG=C.UTF-8 ./heck tui --http ${apiAddr}; echo TUI-EXITED rc=$?; exec sleep 600'`
+      const s = TmuxSession.start(`heck-e2e-${process.pid}-${term}`, cmd)
+      sessions.push(s)
+      const member = backend === 'agent' ? 'e2e-node' : 'node-1'
+
+      // Members and targets appear.
+      let screen = await s.waitFor('targets listed', (x) => FARM_IDS.every((id) => rowOf(x, id).includes('healthy')) && x.includes('connected'))
+      expect(screen).not.toContain('TREE-VISIBLE')
+      expect(screen).toContain(`node ${member}`)
+      expect(screen).toMatch(/members 1 alive/)
+      expect(s.alternateOn()).toBe(true)
+
+      // A target made to fail turns unhealthy, and the event log says so.
+      fail('farm-3')
+      screen = await s.waitFor('farm-3 unhealthy', (x) => rowOf(x, 'farm-3').includes('unhealthy') && x.includes(`${idOf('farm-3')} healthy → unhealthy`))
+      expect(screen).toMatch(/1 unhealthy/)
+
+      // Filter: only matching rows remain; Escape clears.
+      s.keys('/')
+      s.keys(idOf('farm-2'), true)
+      s.keys('Enter')
+      screen = await s.waitFor('filter applied', (x) => x.includes(`filter "${idOf('farm-2')}"`))
+      expect(rowOf(screen, 'farm-2')).toContain('healthy')
+      expect(rowOf(screen, 'farm-4')).toBe('')
+      s.keys('Escape')
+      await s.waitFor('filter cleared', (x) => rowOf(x, 'farm-4') !== '' && !x.includes('filter "'))
+
+      // Unhealthy only.
+      s.keys('u')
+      screen = await s.waitFor('unhealthy only', (x) => x.includes('unhealthy only') && rowOf(x, 'farm-1') === '')
+      expect(rowOf(screen, 'farm-3')).toContain('unhealthy')
+      s.keys('u')
+
+      // Members view.
+      s.keys('Tab')
+      screen = await s.waitFor('members view', (x) => x.includes('ADDRESS') && x.split('\n').some((l) => l.startsWith(member) && l.includes('alive')))
+
+      // Quit restores the terminal: alternate screen left, cursor back, the shell's line visible.
+      s.keys('q')
+      screen = await s.waitFor('exit', (x) => x.includes('TUI-EXITED rc=0'))
+      expect(s.alternateOn()).toBe(false)
+      expect(s.cursorVisible()).toBe(true)
+      expect(screen).not.toContain('STATUS')
+      s.kill()
+    }, 60_000)
+  }
+
+  test('refuses with exit 2 when stdout is not a terminal', () => {
+    const r = Bun.spawnSync([join(dir, 'bin', 'heck'), ...(backend === 'agent' ? ['tui'] : []), '--http', apiAddr], { stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
+    expect(r.exitCode).toBe(2)
+    expect(r.stderr.toString()).toContain('not a terminal')
+  })
+})
