@@ -25,6 +25,7 @@ export function createLogger(opts: { level: Level; format: 'text' | 'json'; node
     }
     const extra = fields
       ? Object.entries(fields)
+          .filter(([, v]) => v !== undefined)
           .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
           .join(' ')
       : ''

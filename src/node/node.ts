@@ -1,0 +1,241 @@
+/**
+ * One heck node, wired from its parts (DESIGN.md "The shape"): the state store
+ * (targets and health), ownership (who checks what), the poller (checks what this
+ * node owns) and the views the API, CLI and TUI read. Real I/O stays outside:
+ * the node gets its Clock, Rng, Prober, logger and stores from the caller.
+ */
+import type { CheckResult, Status, Target } from '../config/types.ts'
+import type { Clock } from '../runtime/clock.ts'
+import type { Rng } from '../runtime/rng.ts'
+import type { Logger } from '../runtime/log.ts'
+import type { Prober, ProbeOutcome } from '../poller/prober.ts'
+import type { Registry } from '../metrics/registry.ts'
+import { Scheduler } from '../poller/scheduler.ts'
+import { nextHealth, type HealthState } from '../poller/rise-fall.ts'
+import { EventBus } from './event-bus.ts'
+import { LocalState } from './local-state.ts'
+import { RecentResults } from './recent-results.ts'
+import type { HealthRecord, StateStore } from './state-store.ts'
+import type { MemberView, TargetDetail, TargetHealth } from './types.ts'
+import type { HistoryStore } from '../store/history.ts'
+
+export interface NodeOptions {
+  name: string
+  clock: Clock
+  rng: Rng
+  prober: Prober
+  metrics: Registry
+  log: Logger
+  /** Targets and health; LocalState (a cluster of one) unless a replicated store is given. */
+  state?: StateStore
+  /** Transition and per-minute history (SQLite) when --data-dir is set. */
+  history?: HistoryStore
+  /** Checks in flight at once across all targets. Higher finishes bursts sooner but costs sockets and memory. Default 1024. */
+  maxConcurrentChecks?: number
+  /**
+   * How often (ms) a target's latest result is written to the shared state when its
+   * status has not changed. Status changes are written at once. Lower means fresher
+   * `last` results on other nodes, at the cost of gossip bandwidth. Default 5000.
+   */
+  lastResultRefreshMs?: number
+}
+
+export class HeckNode {
+  readonly name: string
+  readonly bus = new EventBus()
+  readonly state: StateStore
+  private readonly clock: Clock
+  private readonly log: Logger
+  private readonly scheduler: Scheduler
+  private readonly recent = new RecentResults()
+  private readonly history?: HistoryStore
+  private readonly local = new Map<string, HealthState>()
+  private readonly lastWrittenAt = new Map<string, number>()
+  private readonly lastResultRefreshMs: number
+  private newestAt: number | null = null
+  private reconcilePending = false
+  private stopped = false
+  private unsubscribe: () => void
+
+  constructor(private readonly opts: NodeOptions) {
+    this.name = opts.name
+    this.clock = opts.clock
+    this.log = opts.log
+    this.history = opts.history
+    this.state = opts.state ?? new LocalState()
+    this.lastResultRefreshMs = opts.lastResultRefreshMs ?? 5000
+    this.scheduler = new Scheduler({
+      clock: opts.clock,
+      rng: opts.rng.fork('scheduler'),
+      prober: opts.prober,
+      metrics: opts.metrics,
+      maxConcurrent: opts.maxConcurrentChecks ?? 1024,
+      onResult: (t, o) => this.onResult(t, o),
+    })
+    this.unsubscribe = this.state.onChange((c) => {
+      if (c.kind === 'target') {
+        if (c.action === 'removed') {
+          this.local.delete(c.id)
+          this.recent.delete(c.id)
+          this.lastWrittenAt.delete(c.id)
+        }
+        this.bus.emit({ type: 'target', id: c.id, action: c.action })
+        this.scheduleReconcile()
+      } else {
+        const at = c.record.last?.checked_at
+        if (at !== undefined && (this.newestAt === null || at > this.newestAt)) this.newestAt = at
+        if (c.previous && c.previous.status !== c.record.status) {
+          this.bus.emit({
+            type: 'health',
+            id: c.id,
+            status: c.record.status,
+            previous: c.previous.status,
+            since: c.record.since,
+            checker: c.record.owner,
+            ...(c.record.last?.error ? { error: c.record.last.error } : {}),
+          })
+        }
+      }
+    })
+    this.registerMetrics(opts.metrics)
+  }
+
+  private registerMetrics(metrics: Registry): void {
+    metrics
+      .gauge('heck_target_up', 'Target status as this node knows it: 1 healthy, 0 unhealthy, -1 unknown')
+      .collect(() => this.state.allHealth().map((h) => [{ target: h.id }, h.status === 'healthy' ? 1 : h.status === 'unhealthy' ? 0 : -1]))
+  }
+
+  /** Applies the contents of this node's targets file (its own contribution). */
+  applyFile(targets: Target[]): void {
+    this.state.setFileTargets(this.name, targets)
+  }
+
+  /** Owners of a target in priority order. A cluster of one owns everything. */
+  owners(_id: string): string[] {
+    return [this.name]
+  }
+
+  /** The targets this node should check now. */
+  private mine(): Target[] {
+    return this.state.targets().filter((t) => this.owners(t.id)[0] === this.name)
+  }
+
+  /** Coalesces bursts of registry changes (a 10,000-line file) into one reconcile. */
+  private scheduleReconcile(): void {
+    if (this.reconcilePending || this.stopped) return
+    this.reconcilePending = true
+    this.clock.after(0, () => {
+      this.reconcilePending = false
+      if (!this.stopped) this.reconcile()
+    })
+  }
+
+  reconcile(): void {
+    const mine = this.mine()
+    this.scheduler.setTargets(mine)
+    for (const t of mine) {
+      if (!this.state.health(t.id)) {
+        this.state.observe({ id: t.id, status: 'unknown', since: this.clock.now(), owner: this.name, last: null, term: 1 })
+      }
+    }
+  }
+
+  private onResult(target: Target, o: ProbeOutcome): void {
+    if (this.stopped || !this.state.target(target.id)) return
+    const now = this.clock.now()
+    const result: CheckResult = {
+      ok: o.ok,
+      latency_ms: Math.round(o.latencyMs * 100) / 100,
+      checked_at: now,
+      checker: this.name,
+      ...(o.statusCode !== undefined ? { status_code: o.statusCode } : {}),
+      ...(o.error !== undefined ? { error: o.error } : {}),
+    }
+    this.recent.add(target.id, result)
+    const prevRecord = this.state.health(target.id)
+    const prev = this.local.get(target.id) ?? {
+      status: prevRecord?.status ?? 'unknown',
+      since: prevRecord?.since ?? now,
+      okStreak: 0,
+      failStreak: 0,
+    }
+    const next = nextHealth(prev, o.ok, { rise: target.rise, fall: target.fall }, now)
+    this.local.set(target.id, next)
+    this.history?.recordCheck(target.id, result)
+    const changed = next.status !== prev.status
+    if (changed) this.history?.recordTransition(target.id, prev.status, next.status, now)
+    const lastWrite = this.lastWrittenAt.get(target.id)
+    if (changed || !prevRecord || lastWrite === undefined || now - lastWrite >= this.lastResultRefreshMs) {
+      this.lastWrittenAt.set(target.id, now)
+      this.state.observe({
+        id: target.id,
+        status: next.status,
+        since: next.since,
+        owner: this.name,
+        last: result,
+        term: prevRecord?.term ?? 1,
+      })
+    } else if (this.newestAt === null || now > this.newestAt) {
+      this.newestAt = now
+    }
+    if (changed) {
+      this.log('info', 'target status changed', { target: target.id, from: prev.status, to: next.status, error: o.error })
+    }
+  }
+
+  /** The health of every target; local results overlay the shared record for targets this node checks. */
+  health(): TargetHealth[] {
+    const out: TargetHealth[] = []
+    for (const t of this.state.targets()) out.push(this.view(t.id))
+    return out
+  }
+
+  private view(id: string): TargetHealth {
+    const rec: HealthRecord | undefined = this.state.health(id)
+    const mine = this.local.get(id)
+    const recent = this.recent.get(id)
+    const localLast = recent[recent.length - 1] ?? null
+    const last = localLast && (!rec?.last || localLast.checked_at >= rec.last.checked_at) ? localLast : (rec?.last ?? null)
+    const status: Status = mine?.status ?? rec?.status ?? 'unknown'
+    return {
+      id,
+      status,
+      since: mine?.since ?? rec?.since ?? this.clock.now(),
+      owner: this.owners(id)[0] ?? null,
+      last,
+    }
+  }
+
+  target(id: string): TargetDetail | undefined {
+    const def = this.state.target(id)
+    if (!def) return undefined
+    return {
+      ...this.view(id),
+      definition: def,
+      owners: this.owners(id),
+      recent: this.recent.get(id),
+      transitions: this.history?.recentTransitions(id, 20) ?? [],
+      ...(this.history ? { uptime: this.history.uptime(id) } : {}),
+    }
+  }
+
+  members(): MemberView[] {
+    return [{ name: this.name, addr: '-', state: 'alive', incarnation: 0, owned: this.state.targets().length }]
+  }
+
+  ownershipMap(): Record<string, string[]> {
+    return { [this.name]: this.mine().map((t) => t.id) }
+  }
+
+  newestObservationAt(): number | null {
+    return this.newestAt
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.unsubscribe()
+    await this.scheduler.stop()
+    this.history?.close()
+  }
+}
