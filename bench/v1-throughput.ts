@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util'
 import { benchDeadline, finish } from './lib/procs.ts'
 import { heckCommand, startAgent, startFarmProc, tmp, writeTemp } from './lib/heck.ts'
 import { delta, histogram, quantile, quantileBound, sumOf, type Samples } from './lib/prom.ts'
-import { cpuSeconds, machine, MiB, rssSampler } from './lib/sys.ts'
+import { cpuSeconds, loadavg, machine, MiB, rssSampler } from './lib/sys.ts'
 import { parseDuration } from '../src/config/duration.ts'
 
 const { values } = parseArgs({
@@ -37,7 +37,7 @@ const fmt = (n: number | undefined, d = 1) => (n === undefined || Number.isNaN(n
 
 await finish(async () => {
   console.log(`v1-throughput: ${targets} targets every ${values.interval} (${offered} checks/s offered), connection ${values.connection}, ${durationS} s`)
-  console.log(`machine: ${machine()}`)
+  console.log(`machine: ${machine()}; load average ${loadavg()}`)
   console.log(`agent: ${heckCommand().mode}`)
   const farm = await startFarmProc(['--count', String(targets)])
   const dir = tmp('throughput')
@@ -97,6 +97,7 @@ await finish(async () => {
   console.log(`  schedule lag          p50 ${fmt((quantile(lag, 0.5) ?? NaN) * 1000)} ms, p99 ${fmt((p99 ?? NaN) * 1000)} ms (bucket bound ${fmt((p99Bound ?? NaN) * 1000, 0)} ms), mean ${fmt((lag.sum / lag.count) * 1000, 2)} ms over ${lag.count}`)
   console.log(`  agent RSS max         ${rssMiB.toFixed(1)} MiB`)
   console.log(`  agent CPU             ${cpuPct.toFixed(1)}% of one core (${(c1 - c0).toFixed(1)} s user+sys)`)
+  console.log(`  load average at end  ${loadavg()}`)
   console.log(`  farm CPU              ${(((farmC1 - farmC0) / elapsedS) * 100).toFixed(1)}% of one core`)
   const goals = [
     ['checks/s within 2%', Math.abs(achieved - offered) / offered <= 0.02],

@@ -65,3 +65,12 @@ export function machine(): string {
 }
 
 export const MiB = 2 ** 20
+
+/** 1-, 5- and 15-minute load averages, to show how busy the shared machine was. */
+export function loadavg(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+  } catch {
+    return 'n/a'
+  }
+}

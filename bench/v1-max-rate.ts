@@ -1,0 +1,136 @@
+/**
+ * Version 1 maximum check rate, side by side in one run against the same
+ * `heck farm`: prometheus-blackbox-exporter (a new connection per probe, driven
+ * by concurrent /probe requests), then heck with reused connections, then heck
+ * with a new connection per check. Each heck phase offers far more checks than
+ * one agent can run (many targets at a short interval) so it saturates; the
+ * achieved rate is what the farm counted. Goals (issue 2): reuse ≥ 10×
+ * blackbox, new ≥ 2× blackbox.
+ *
+ *   bun bench/v1-max-rate.ts [--duration 15] [--bb-concurrency 16,64,256]
+ *     [--reuse-targets 20000 --reuse-interval 500ms] [--new-targets 10000 --new-interval 500ms]
+ *
+ * Installs the Debian package prometheus-blackbox-exporter when its binary is
+ * missing (needs root), and runs it on a loopback port with its own config, not
+ * as a service. Uses wrk to drive blackbox when installed, else a Bun client loop.
+ */
+import { existsSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { parseDuration } from '../src/config/duration.ts'
+import { driveBlackbox, startBlackbox } from './lib/blackbox.ts'
+import { heckCommand, startAgent, startFarmProc, tmp, writeTemp, type FarmProc } from './lib/heck.ts'
+import { benchDeadline, finish } from './lib/procs.ts'
+import { sumOf } from './lib/prom.ts'
+import { cpuSeconds, loadavg, machine, MiB, rssSampler } from './lib/sys.ts'
+
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: {
+    duration: { type: 'string', default: '15' },
+    warmup: { type: 'string', default: '3' },
+    'bb-concurrency': { type: 'string', default: '16,64,256' },
+    'reuse-targets': { type: 'string', default: '20000' },
+    'reuse-interval': { type: 'string', default: '500ms' },
+    'new-targets': { type: 'string', default: '10000' },
+    'new-interval': { type: 'string', default: '500ms' },
+    skip: { type: 'string', default: '' },
+  },
+})
+const durationS = Number(values.duration)
+const warmupS = Number(values.warmup)
+const skip = new Set(values.skip.split(',').filter(Boolean))
+const bbConc = values['bb-concurrency'].split(',').map(Number)
+benchDeadline((bbConc.length * (durationS + 10) + 2 * (durationS + warmupS + 40) + 120) * 1000)
+
+interface PhaseResult {
+  rate: number
+  offered?: number
+  agentCpu?: number
+  farmCpu: number
+  note: string
+}
+
+async function heckPhase(farm: FarmProc, dir: string, connection: 'reuse' | 'new', targets: number, interval: string): Promise<PhaseResult> {
+  const intervalMs = parseDuration(interval) as number
+  const offered = (targets * 1000) / intervalMs
+  const file = writeTemp(dir, `targets-${connection}.yaml`, await farm.targetsYaml(`count=${targets}&interval=${interval}&connection=${connection}`))
+  const agent = await startAgent(file, { name: `bench-${connection}` })
+  const rss = rssSampler(agent.pid)
+  await Bun.sleep(warmupS * 1000)
+  const [f0, m0, a0, c0] = [await farm.stats(), await agent.metrics(), cpuSeconds(agent.pid) ?? 0, cpuSeconds(farm.pid) ?? 0]
+  const t0 = performance.now()
+  await Bun.sleep(durationS * 1000)
+  const [f1, m1, a1, c1] = [await farm.stats(), await agent.metrics(), cpuSeconds(agent.pid) ?? 0, cpuSeconds(farm.pid) ?? 0]
+  const s = (performance.now() - t0) / 1000
+  rss.stop()
+  await agent.stop()
+  const checks = sumOf(m1, 'heck_checks_total') - sumOf(m0, 'heck_checks_total')
+  const failed = checks - (sumOf(m1, 'heck_checks_total', { result: 'ok' }) - sumOf(m0, 'heck_checks_total', { result: 'ok' }))
+  const rate = (f1.total - f0.total) / s
+  return {
+    rate,
+    offered,
+    agentCpu: ((a1 - a0) / s) * 100,
+    farmCpu: ((c1 - c0) / s) * 100,
+    note: `${targets} targets @ ${interval} (offered ${offered.toFixed(0)}/s, ${rate >= 0.95 * offered ? 'NOT saturated: a lower bound' : 'saturated'}); agent counted ${(checks / s).toFixed(0)}/s, ${failed} failed; RSS max ${(rss.max() / MiB).toFixed(0)} MiB`,
+  }
+}
+
+await finish(async () => {
+  console.log(`v1-max-rate: ${durationS} s per phase after ${warmupS} s warm-up (heck phases)`)
+  console.log(`machine: ${machine()}; load average ${loadavg()}`)
+  console.log(`agent: ${heckCommand().mode}`)
+  const farm = await startFarmProc(['--count', String(Math.max(Number(values['reuse-targets']), Number(values['new-targets'])))])
+  console.log(`farm pid ${farm.pid} at ${farm.url}`)
+  const dir = tmp('max-rate')
+  const results: Record<string, PhaseResult> = {}
+
+  if (!skip.has('blackbox')) {
+    const bb = await startBlackbox(dir)
+    console.log(`blackbox: ${bb.version} pid ${bb.pid} at ${bb.url}; driver: ${existsSync('/usr/bin/wrk') || Bun.which('wrk') ? 'wrk' : 'bun fetch loop'}`)
+    let best: PhaseResult | undefined
+    for (const c of bbConc) {
+      const f0 = await farm.stats()
+      const [b0, c0] = [cpuSeconds(bb.pid) ?? 0, cpuSeconds(farm.pid) ?? 0]
+      const t0 = performance.now()
+      const d = await driveBlackbox(bb.url, farm.url, c, durationS, Number(values['reuse-targets']))
+      const s = (performance.now() - t0) / 1000
+      const f1 = await farm.stats()
+      const [b1, c1] = [cpuSeconds(bb.pid) ?? 0, cpuSeconds(farm.pid) ?? 0]
+      const r: PhaseResult = {
+        rate: (f1.total - f0.total) / s,
+        agentCpu: ((b1 - b0) / s) * 100,
+        farmCpu: ((c1 - c0) / s) * 100,
+        note: `concurrency ${c}; driver saw ${d.requests} probe answers (${d.failed} not probe_success 1 in ${d.sampled} sampled)`,
+      }
+      console.log(`  blackbox c=${c}: ${r.rate.toFixed(0)} probes/s (farm-counted); blackbox CPU ${r.agentCpu?.toFixed(0)}%, farm CPU ${r.farmCpu.toFixed(0)}%; ${r.note}`)
+      if (!best || r.rate > best.rate) best = r
+      await Bun.sleep(2000) // let TIME_WAIT and CPU settle between runs
+    }
+    if (best) results.blackbox = best
+    await bb.stop()
+  }
+  if (!skip.has('reuse')) {
+    results.reuse = await heckPhase(farm, dir, 'reuse', Number(values['reuse-targets']), values['reuse-interval'])
+    console.log(`  heck reuse: ${results.reuse.rate.toFixed(0)} checks/s; agent CPU ${results.reuse.agentCpu?.toFixed(0)}%, farm CPU ${results.reuse.farmCpu.toFixed(0)}%; ${results.reuse.note}`)
+  }
+  if (!skip.has('new')) {
+    await Bun.sleep(2000)
+    results.new = await heckPhase(farm, dir, 'new', Number(values['new-targets']), values['new-interval'])
+    console.log(`  heck new:   ${results.new.rate.toFixed(0)} checks/s; agent CPU ${results.new.agentCpu?.toFixed(0)}%, farm CPU ${results.new.farmCpu.toFixed(0)}%; ${results.new.note}`)
+  }
+  await farm.stop()
+
+  console.log(`\nresults (checks/s counted by the farm; load average at end ${loadavg()}):`)
+  const bbRate = results.blackbox?.rate
+  for (const [k, r] of Object.entries(results)) {
+    const ratio = bbRate && k !== 'blackbox' ? `  = ${(r.rate / bbRate).toFixed(1)}× blackbox` : ''
+    console.log(`  ${k.padEnd(9)} ${r.rate.toFixed(0).padStart(7)}${ratio}`)
+  }
+  if (!bbRate) return 0
+  const goals: Array<[string, boolean]> = []
+  if (results.reuse) goals.push(['reuse ≥ 10× blackbox', results.reuse.rate >= 10 * bbRate])
+  if (results.new) goals.push(['new ≥ 2× blackbox', results.new.rate >= 2 * bbRate])
+  console.log(`goals: ${goals.map(([g, pass]) => `${g}: ${pass ? 'PASS' : 'FAIL'}`).join('; ')}`)
+  return goals.every(([, pass]) => pass) ? 0 : 1
+})
