@@ -156,6 +156,50 @@ describe('scheduler', () => {
     await sched.stop()
   })
 
+  test('keep-alive HTTP checks have their own cap within the global one', async () => {
+    const clock = new SimClock()
+    const inner = new SimProber(clock, () => ({ latencyMs: 100 }))
+    let reuseActive = 0
+    let maxReuse = 0
+    let maxAll = 0
+    const results: Rec[] = []
+    const sched = new Scheduler({
+      clock,
+      rng: new SeededRng(SEED),
+      metrics: new Registry(),
+      maxConcurrent: 20,
+      maxConcurrentReuse: 5,
+      prober: {
+        async probe(t, signal) {
+          const reuse = t.check.kind === 'http' && t.connection === 'reuse'
+          if (reuse) maxReuse = Math.max(maxReuse, ++reuseActive)
+          try {
+            const o = await inner.probe(t, signal)
+            maxAll = Math.max(maxAll, inner.maxActive)
+            return o
+          } finally {
+            if (reuse) reuseActive--
+          }
+        },
+      },
+      onResult: (t, outcome, info) => results.push({ id: t.id, outcome, info }),
+    })
+    const ts = [
+      ...Array.from({ length: 40 }, (_, i) => target(`r${i}`, { intervalMs: 2000, timeoutMs: 1000 })),
+      ...Array.from({ length: 40 }, (_, i) => target(`n${i}`, { intervalMs: 2000, timeoutMs: 1000, connection: 'new' })),
+      ...Array.from({ length: 40 }, (_, i) => target(`c${i}`, { intervalMs: 2000, timeoutMs: 1000, check: { kind: 'tcp', host: '127.0.0.1', port: 1 } })),
+    ]
+    sched.setTargets(ts)
+    await runUntil(clock, 20_000)
+    expect(maxReuse).toBe(5)
+    expect(maxAll).toBeLessThanOrEqual(20)
+    // 40 reuse checks × 100 ms per 2 s over 5 slots is 40% load: they all still run.
+    const reuseChecks = results.filter((r) => r.id.startsWith('r')).length
+    expect(reuseChecks).toBeGreaterThan(40 * 9 - 5)
+    expect(inner.overlaps).toBe(0)
+    await sched.stop()
+  })
+
   test('setTargets keeps the phase of unchanged and updated targets; removes and adds', async () => {
     const { clock, sched, results } = setup()
     const ts = Array.from({ length: 50 }, (_, i) => target(`t${i}`))
