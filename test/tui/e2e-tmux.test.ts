@@ -21,6 +21,14 @@ const isRoot = process.getuid?.() === 0
 const missing = [!hasTool('tmux') && 'tmux', !hasTool('unshare') && 'unshare', !isRoot && 'root'].filter(Boolean)
 if (missing.length) console.warn(`\n*** SKIP test/tui/e2e-tmux.test.ts: needs ${missing.join(', ')} ***\n`)
 
+/** A port nobody listens on right now (TCP; the gossip port is checked for TCP too, which the agent also binds). */
+function freePort(): number {
+  const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
+  const p = s.port as number
+  s.stop(true)
+  return p
+}
+
 const FARM_IDS = ['farm-1', 'farm-2', 'farm-3', 'farm-4', 'farm-5']
 
 describe.skipIf(missing.length > 0)('compiled TUI in tmux, source tree hidden', () => {
@@ -31,13 +39,13 @@ describe.skipIf(missing.length > 0)('compiled TUI in tmux, source tree hidden', 
   let fake: FakeApi | undefined
   let apiAddr = ''
   let backend = ''
+  let entry: 'cli' | 'standalone' = 'cli'
   const sessions: TmuxSession[] = []
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'heck-tui-e2e-'))
     const built = join(dir, 'build', 'heck')
     // The real CLI when it builds; a TUI-only entry otherwise, so this area's test does not depend on others' work in progress.
-    let entry: 'cli' | 'standalone' = 'cli'
     let err = await buildTuiBinary(built, 'cli')
     if (err) {
       console.warn(`*** e2e: the full CLI does not build (${err.split('\n')[0]}); testing the TUI-only binary ***`)
@@ -61,10 +69,11 @@ describe.skipIf(missing.length > 0)('compiled TUI in tmux, source tree hidden', 
     })
     const targets = join(dir, 'targets.yaml')
     writeFileSync(targets, `defaults:\n  interval: 500ms\n  timeout: 400ms\n  rise: 1\n  fall: 1\ntargets:\n${FARM_IDS.map((id) => `  - id: ${id}\n    url: http://127.0.0.1:${farm?.port}/${id}\n`).join('')}`)
-    const httpPort = 20000 + (process.pid % 20000)
-    const gossipPort = httpPort + 1
+    const httpPort = freePort()
+    const gossipPort = freePort()
     apiAddr = `127.0.0.1:${httpPort}`
-    if (entry === 'cli') {
+    // HECK_TUI_E2E_FAKE=1 forces the fake API backend (to test the TUI alone).
+    if (entry === 'cli' && !process.env.HECK_TUI_E2E_FAKE) {
       agent = Bun.spawn([join(bin, 'heck'), 'agent', '--name', 'e2e-node', '--targets', targets, '--http', apiAddr, '--bind', `127.0.0.1:${gossipPort}`], { stdout: 'ignore', stderr: 'pipe' })
       const deadline = performance.now() + 8000
       while (performance.now() < deadline) {
@@ -78,12 +87,13 @@ describe.skipIf(missing.length > 0)('compiled TUI in tmux, source tree hidden', 
       }
       if (!backend) {
         agent.kill()
+        console.warn(`*** e2e: agent did not answer on ${apiAddr}: ${(await new Response(agent.stderr as ReadableStream).text()).slice(0, 500)} ***`)
         agent = undefined
       }
     }
     if (!backend) {
       console.warn('*** e2e: no agent answered; using the fake API (test/tui/fake-api.ts) ***')
-      fake = startFakeApi({ targets: 5, members: 1 })
+      fake = startFakeApi({ ids: FARM_IDS, members: 1 })
       apiAddr = fake.url.replace('http://', '')
       backend = 'fake'
     }
@@ -92,6 +102,7 @@ describe.skipIf(missing.length > 0)('compiled TUI in tmux, source tree hidden', 
 
   afterAll(() => {
     for (const s of sessions) s.kill()
+    TmuxSession.shutdown()
     agent?.kill()
     fake?.stop()
     farm?.stop(true)
@@ -99,15 +110,16 @@ describe.skipIf(missing.length > 0)('compiled TUI in tmux, source tree hidden', 
   })
 
   const fail = (id: string) => {
-    if (backend === 'fake') fake?.flip(id.replace('farm-', 'farm-0000'))
+    if (backend === 'fake') fake?.set(id, 'unhealthy')
     else failing.add(id)
   }
-  const idOf = (id: string) => (backend === 'fake' ? id.replace('farm-', 'farm-0000') : id)
+  const idOf = (id: string) => id
   const rowOf = (screen: string, id: string) => screen.split('\n').find((l) => l.startsWith(`${idOf(id)} `)) ?? ''
 
   for (const term of ['xterm-256color', 'screen']) {
     test(`TERM=${term}`, async () => {
       failing.clear()
+      for (const id of FARM_IDS) fake?.set(id, 'healthy')
       const cmd = `unshare -m sh -c 'mount -t tmpfs none ${root} && test ! -e ${root}/package.json || echo TREE-VISIBLE; cd ${dir}/bin && TERM=${term} LANG=C.UTF-8 ./heck tui --http ${apiAddr}; echo TUI-EXITED rc=$?; exec sleep 600'`
       const s = TmuxSession.start(`heck-e2e-${process.pid}-${term}`, cmd)
       sessions.push(s)
@@ -155,8 +167,25 @@ describe.skipIf(missing.length > 0)('compiled TUI in tmux, source tree hidden', 
     }, 60_000)
   }
 
+  test('NO_COLOR=1 draws without colour; colour is on otherwise', async () => {
+    const run = async (env: string) => {
+      const s = TmuxSession.start(`heck-e2e-${process.pid}-nc`, `unshare -m sh -c 'mount -t tmpfs none ${root} && cd ${dir}/bin && ${env} TERM=xterm-256color LANG=C.UTF-8 ./heck ${entry === 'cli' ? 'tui ' : ''}--http ${apiAddr}; exec sleep 600'`)
+      sessions.push(s)
+      await s.waitFor('targets listed', (x) => FARM_IDS.every((id) => rowOf(x, id) !== ''))
+      const raw = s.capture(true)
+      s.keys('q')
+      await s.waitFor('exit', () => !s.alternateOn())
+      s.kill()
+      return raw
+    }
+    // SGR foreground colours: 30-37, 90-97, or 38;5;N.
+    const colour = /\x1b\[[0-9;]*(?:(?<![0-9])3[0-7]|9[0-7]|38;5;[0-9]+)m/
+    expect(await run('NO_COLOR=1')).not.toMatch(colour)
+    expect(await run('')).toMatch(colour)
+  }, 60_000)
+
   test('refuses with exit 2 when stdout is not a terminal', () => {
-    const r = Bun.spawnSync([join(dir, 'bin', 'heck'), ...(backend === 'agent' ? ['tui'] : []), '--http', apiAddr], { stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
+    const r = Bun.spawnSync([join(dir, 'bin', 'heck'), ...(entry === 'cli' ? ['tui'] : []), '--http', apiAddr], { stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
     expect(r.exitCode).toBe(2)
     expect(r.stderr.toString()).toContain('not a terminal')
   })

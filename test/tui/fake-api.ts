@@ -13,24 +13,28 @@ export interface FakeApiOptions {
   targets?: number
   eventsPerSec?: number
   members?: number
+  /** Explicit target ids (default farm-00000 ..). */
+  ids?: string[]
 }
 
 export interface FakeApi {
   url: string
   port: number
   flip(id: string): void
+  /** Sets a target's status, emitting a health event when it changes. */
+  set(id: string, status: 'healthy' | 'unhealthy'): void
   stop(): void
 }
 
 type Status = 'healthy' | 'unhealthy' | 'unknown'
 
 export function startFakeApi(opts: FakeApiOptions = {}): FakeApi {
-  const n = opts.targets ?? 20
+  const n = opts.ids?.length ?? opts.targets ?? 20
   const memberCount = opts.members ?? 3
   const members = Array.from({ length: memberCount }, (_, i) => ({ name: `node-${i + 1}`, addr: `127.0.0.1:${7946 + i}`, state: 'alive', incarnation: 1, owned: 0 }))
   const t0 = Date.now()
   const targets = Array.from({ length: n }, (_, i) => {
-    const id = `farm-${String(i).padStart(5, '0')}`
+    const id = opts.ids?.[i] ?? `farm-${String(i).padStart(5, '0')}`
     const owner = members[i % memberCount]?.name ?? null
     if (members[i % memberCount]) (members[i % memberCount] as { owned: number }).owned++
     return { id, status: 'healthy' as Status, since: t0 - ((i * 7919) % 3_600_000), owner, last: { ok: true, latency_ms: 1 + ((i * 31) % 200), checked_at: t0, checker: owner ?? 'node-1' } as Record<string, unknown> }
@@ -129,6 +133,9 @@ export function startFakeApi(opts: FakeApiOptions = {}): FakeApi {
     url: `http://127.0.0.1:${server.port}`,
     port: server.port as number,
     flip,
+    set(id, status) {
+      if (index.get(id) && index.get(id)?.status !== status) flip(id)
+    },
     stop() {
       if (timer) clearInterval(timer)
       server.stop(true)

@@ -6,8 +6,11 @@
 
 export const hasTool = (name: string) => Bun.spawnSync(['sh', '-c', `command -v ${name}`]).exitCode === 0
 
+/** A private tmux server per test process, so tests never touch anyone else's tmux sessions. */
+export const SOCKET = `heck-e2e-${process.pid}`
+
 function tmux(...args: string[]): string {
-  const r = Bun.spawnSync(['tmux', ...args], { stderr: 'pipe' })
+  const r = Bun.spawnSync(['tmux', '-L', SOCKET, ...args], { stderr: 'pipe' })
   if (r.exitCode !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr.toString().trim()}`)
   return r.stdout.toString()
 }
@@ -16,7 +19,11 @@ export class TmuxSession {
   constructor(readonly name: string) {}
 
   static start(name: string, command: string, width = 120, height = 35): TmuxSession {
-    Bun.spawnSync(['tmux', 'kill-session', '-t', name], { stderr: 'ignore' })
+    Bun.spawnSync(['tmux', '-L', SOCKET, 'kill-session', '-t', name], { stderr: 'ignore' })
+    // A session that only sleeps keeps the private server up between tests (it exits with its last session).
+    if (Bun.spawnSync(['tmux', '-L', SOCKET, 'has-session', '-t', 'keeper'], { stderr: 'ignore' }).exitCode !== 0) {
+      tmux('new-session', '-d', '-s', 'keeper', 'sleep 3600')
+    }
     tmux('new-session', '-d', '-s', name, '-x', String(width), '-y', String(height), command)
     return new TmuxSession(name)
   }
@@ -52,6 +59,11 @@ export class TmuxSession {
   }
 
   kill(): void {
-    Bun.spawnSync(['tmux', 'kill-session', '-t', this.name], { stderr: 'ignore' })
+    Bun.spawnSync(['tmux', '-L', SOCKET, 'kill-session', '-t', this.name], { stderr: 'ignore' })
+  }
+
+  /** Stops the private tmux server and everything in it. */
+  static shutdown(): void {
+    Bun.spawnSync(['tmux', '-L', SOCKET, 'kill-server'], { stderr: 'ignore' })
   }
 }
