@@ -26,6 +26,11 @@ ADDR defaults to 127.0.0.1:8080. Exit codes: 0 ok, 1 runtime failure, 2 usage or
 Full contract: SPEC.md.
 `
 
+// cbor-x would load the optional native `cbor-extract` addon when it can find it (in a
+// checkout, not in the compiled binary). Decode wire bytes with the same pure-JS
+// path everywhere, so tests exercise exactly what ships.
+process.env.CBOR_NATIVE_ACCELERATION_DISABLED ??= 'true'
+
 type Command = (args: string[]) => Promise<number>
 
 const commands: Record<string, () => Promise<Command>> = {
