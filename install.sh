@@ -27,7 +27,9 @@ command -v npm >/dev/null || die "npm is required (npm not found on PATH)"
 #    a machine without Bun gets it from the npm registry like any other package.
 if [ ! -x node_modules/.bin/bun ] || [ ! -d node_modules/hono ] || [ package.json -nt node_modules/.package-lock.json ]; then
   say "installing dependencies with npm (Bun comes from the npm package 'bun')"
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+  # `npm install`, not `npm ci`: npm 11 writes lock files without cbor-extract's optional
+  # per-platform packages and then refuses them in `npm ci`. The lock still pins versions.
+  npm install --no-audit --no-fund --loglevel=error
 else
   say "dependencies already installed"
 fi
