@@ -42,12 +42,12 @@ export function compareTargets(key: SortKey, dir: 1 | -1): (a: TuiTarget, b: Tui
   return (a, b) => primary(a, b) || byId(a, b)
 }
 
+/** Matches id, owner and last error; status has its own key (`u`), and "healthy" would match "unhealthy". */
 export function matchesFilter(t: TuiTarget, needle: string): boolean {
   if (!needle) return true
   const n = needle.toLowerCase()
   return (
     t.id.toLowerCase().includes(n) ||
-    t.status.includes(n) ||
     (t.owner?.toLowerCase().includes(n) ?? false) ||
     (t.lastError?.toLowerCase().includes(n) ?? false)
   )
@@ -105,10 +105,9 @@ export function targetColumns(width: number): Column[] {
     { key: 'owner', title: 'OWNER', width: w >= 110 ? 16 : 12 },
   ]
   for (const c of optional) {
-    if (rest - (c.width + 1) >= 12) {
-      cols.push(c)
-      rest -= c.width + 1
-    }
+    if (rest - (c.width + 1) < 12) break
+    cols.push(c)
+    rest -= c.width + 1
   }
   let idWidth = rest
   if (rest >= 12 + 1 + 10) {
