@@ -6,6 +6,7 @@
  * it never throws into the core, and nothing undecoded passes inward.
  */
 import { Encoder } from 'cbor-x'
+import { cborEncode } from './cbor-encode.ts'
 import { CausalContext, isCounter, validateEncodedContext, type EncodedContext } from './causal-context.ts'
 import type { CausalState, Delta, Entry } from './dot-store.ts'
 import { HEALTH_PREFIX, isHealthValue } from './health-map.ts'
@@ -45,7 +46,9 @@ export type Decoded =
 
 export type DecodeResult = { ok: true; msg: Decoded } | { ok: false; error: string }
 
-const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
+// Decoding uses cbor-x; encoding uses cbor-encode.ts (see there for why).
+const cbor = { encode: cborEncode, decode: (b: Uint8Array) => decoder.decode(b) as unknown }
+const decoder = new Encoder({ useRecords: false, mapsAsObjects: true })
 
 type WireEntries = Array<[string, Array<[string, number, unknown]>]>
 type WireDelta = [string, number, number, EncodedContext, WireEntries]

@@ -36,8 +36,10 @@ export interface TargetView {
 const val = (e: Entry) => e.v as RegistryValue
 
 export function isRegistryValue(v: unknown): v is RegistryValue {
-  const x = v as RegistryValue
-  return typeof x === 'object' && x !== null && typeof x.c === 'string' && x.c.length <= 256 && 'd' in x && isHlcStamp(x.t)
+  if (typeof v !== 'object' || v === null) return false
+  const x = v as Record<string, unknown>
+  const c = x.c
+  return typeof c === 'string' && c.length <= 256 && Object.hasOwn(x, 'd') && isHlcStamp(x.t)
 }
 
 /** Adds or replaces `contributor`'s definition of `id`. Returns false when it is unchanged (no delta). */

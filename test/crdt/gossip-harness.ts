@@ -141,6 +141,9 @@ export class GossipSim {
 
   converged(): boolean {
     const live = this.live()
+    // Contexts first (cheap); whole-state digests only once those agree.
+    const c0 = JSON.stringify((live[0] as SimNode).rs.rep.state.ctx.encode())
+    if (!live.every((n) => JSON.stringify(n.rs.rep.state.ctx.encode()) === c0)) return false
     const d0 = Buffer.from((live[0] as SimNode).rs.digest())
     return live.every((n) => Buffer.from(n.rs.digest()).equals(d0))
   }

@@ -58,6 +58,6 @@ describe('gossip simulation', () => {
         console.error(`simulation failed: SIM_SEED=${seed}`)
         throw e
       }
-    })
+    }, 120_000)
   }
 })
