@@ -3,10 +3,11 @@
  * AES-256-GCM when a keyring is set. One envelope is one datagram (a compound packet
  * of several messages, like memberlist's compoundMsg) or one stream frame. Each
  * message is CBOR-encoded on its own so the sender knows its exact size when packing.
- * Decoding checks size, seal, version and every message, returning a result or a
- * drop reason; it never throws.
+ * Decoding (cbor-read.ts, strict) checks size, seal, version and every message,
+ * returning a result or a drop reason; it never throws.
  */
 import { Encoder } from 'cbor-x'
+import { readCbor } from './cbor-read.ts'
 import { SEALED_KIND, SEAL_OVERHEAD_BYTES, type Keyring } from './keyring.ts'
 import { DEFAULT_WIRE_LIMITS, type WireLimits } from './limits.ts'
 import { toWire, type Msg } from './swim-messages.ts'
@@ -89,13 +90,9 @@ export class SwimCodec {
       // A sealed envelope reaching a node without keys: the sender has a key we lack.
       return { ok: false, reason: 'auth' }
     }
-    let outer: unknown
-    try {
-      outer = cbor.decode(plain)
-    } catch (e) {
-      const text = String((e as Error)?.message ?? e)
-      return { ok: false, reason: /end|incomplete|insufficient/i.test(text) ? 'truncated' : 'malformed' }
-    }
+    const r = readCbor(plain)
+    if (!r.ok) return { ok: false, reason: r.reason }
+    const outer = r.value
     if (!Array.isArray(outer) || outer.length !== 2) return { ok: false, reason: 'malformed' }
     if (outer[0] !== SWIM_PROTOCOL_VERSION) return { ok: false, reason: 'version' }
     const inner = outer[1]
@@ -108,16 +105,14 @@ export class SwimCodec {
         bad.push('malformed')
         continue
       }
-      let arr: unknown
-      try {
-        arr = cbor.decode(raw)
-      } catch {
+      const arr = readCbor(raw)
+      if (!arr.ok) {
         bad.push('malformed')
         continue
       }
-      const r = validateMessage(arr, this.limits)
-      if (r.ok) msgs.push(r.value)
-      else bad.push(r.reason)
+      const v = validateMessage(arr.value, this.limits)
+      if (v.ok) msgs.push(v.value)
+      else bad.push(v.reason)
     }
     return { ok: true, value: { msgs, bad } }
   }

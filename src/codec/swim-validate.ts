@@ -32,7 +32,8 @@ function str(x: unknown, max: number): string {
 function bytes(x: unknown, max: number): Uint8Array {
   if (!(x instanceof Uint8Array)) throw new Bad('malformed')
   if (x.length > max) throw new Bad('limit')
-  return x
+  // A copy: the delegate may keep it, and the packet buffer is not ours to pin.
+  return new Uint8Array(x)
 }
 
 function meta(x: unknown, lim: WireLimits): Meta {
