@@ -39,6 +39,7 @@ export const DEFAULT_SLOTS = 1 << 18
 export const DEFAULT_DEPTH = 3
 /** Beyond this many members changed at once, starting over lazily is cheaper than patching. */
 const PATCH_LIMIT = 8
+const UNFILLED = -1
 
 export interface MembershipChange {
   added: string[]
@@ -61,9 +62,9 @@ export class OwnershipTable {
   private index = new Map<string, number>()
   private active: number[] = []
   // Per slot: `len` owner indices and their (biased) weights, best first; filled lazily.
+  // own[slot * depth] = UNFILLED marks a slot not ranked yet (one memory read per lookup).
   private own: Int32Array
   private wt: Int32Array
-  private filled: Uint8Array
   private len = 0
   // Tracked targets and their (never changing) slots.
   private slotCache = new Map<string, number>()
@@ -83,7 +84,7 @@ export class OwnershipTable {
     this.depth = depth
     this.own = new Int32Array(slots * depth)
     this.wt = new Int32Array(slots * depth)
-    this.filled = new Uint8Array(slots)
+    this.own.fill(UNFILLED)
   }
 
   /** The current members, sorted. */
@@ -136,8 +137,8 @@ export class OwnershipTable {
     if (this.active.length === 0) throw new OwnershipError('no-members', 'no members: call setMembers() first')
     // A kept list that already holds every member is the full ranking.
     if (k > this.depth && this.len < this.active.length) return this.rank(slot, k)
-    if (this.filled[slot] === 0) this.fill(slot)
     const base = slot * this.depth
+    if (this.own[base] === UNFILLED) this.fill(slot)
     const n = k < this.len ? k : this.len
     const out = new Array<string>(n)
     for (let r = 0; r < n; r++) out[r] = this.names[this.own[base + r] as number] as string
@@ -196,7 +197,7 @@ export class OwnershipTable {
     for (let t = 0; t < list.length; t++) {
       const id = list[t] as string
       const slot = ids ? (this.slotCache.get(id) ?? this.slotOf(id)) : (this.targetSlots[t] as number)
-      if (this.filled[slot] === 0) this.fill(slot)
+      if (this.own[slot * D] === UNFILLED) this.fill(slot)
       fn(id, this.own[slot * D] as number)
     }
   }
@@ -231,7 +232,6 @@ export class OwnershipTable {
       wt[base + r] = w
       own[base + r] = m
     }
-    this.filled[slot] = 1
   }
 
   /** Full ranking of a slot's members, best first, truncated to k. */
@@ -262,7 +262,7 @@ export class OwnershipTable {
     this.active = []
     for (const m of members) this.register(m)
     this.len = Math.min(this.depth, this.active.length)
-    this.filled.fill(0)
+    this.own.fill(UNFILLED)
   }
 
   /** Weighs the joiner once per filled slot and inserts it where it ranks in the top `len`. */
@@ -275,8 +275,8 @@ export class OwnershipTable {
     const D = this.depth
     let changed = 0
     for (let s = 0; s < this.slots; s++) {
-      if (this.filled[s] === 0) continue
       const base = s * D
+      if (this.own[base] === UNFILLED) continue
       const w = biasedWeight(slotSalt(s), lo, hi)
       let r: number
       if (grow) r = oldLen
@@ -305,8 +305,8 @@ export class OwnershipTable {
     const D = this.depth
     let changed = 0
     for (let s = 0; s < this.slots; s++) {
-      if (this.filled[s] === 0) continue
       const base = s * D
+      if (this.own[base] === UNFILLED) continue
       for (let r = 0; r < oldLen; r++) {
         if (this.own[base + r] !== m) continue
         this.fill(s)
