@@ -185,7 +185,8 @@ export function runApp(opts: AppOptions): Promise<number> {
 
     function footerText(shown: number, total: number): string {
       if (ui.editingFilter) return `${bold('/', noColor)}${escapeTags(ui.filter)}█  ${paint('Enter keep · Esc clear', 'gray', noColor)}`
-      const view = ui.view === 'targets' ? `Targets ${shown}/${total}` : `Members ${client.state.members?.length ?? 0}`
+      const members = client.state.members?.length ?? 0
+      const view = ui.view === 'targets' ? `Targets ${shown ? ui.selected + 1 : 0}/${shown}${shown !== total ? ` of ${total}` : ''}` : `Members ${members ? ui.memberSelected + 1 : 0}/${members}`
       const flags = [ui.filter ? `filter "${escapeTags(ui.filter)}"` : '', ui.unhealthyOnly ? 'unhealthy only' : '', `sort ${ui.sortKey} ${ui.sortDir === 1 ? '▲' : '▼'}`].filter(Boolean).join(' · ')
       const keys = `Tab view  / filter  u unhealthy  s sort  Enter detail  ? help  q quit${opts.demo ? '  K/R/F demo' : ''}`
       return `${bold(view, noColor)} · ${flags}  ${paint(keys, 'gray', noColor)}`
