@@ -37,8 +37,6 @@ export interface OwnershipTableOptions {
 
 export const DEFAULT_SLOTS = 1 << 18
 export const DEFAULT_DEPTH = 3
-/** Beyond this many members changed at once, starting over lazily is cheaper than patching. */
-const PATCH_LIMIT = 8
 const UNFILLED = -1
 
 export interface MembershipChange {
@@ -66,6 +64,7 @@ export class OwnershipTable {
   private own: Int32Array
   private wt: Int32Array
   private len = 0
+  private rankedSlots = 0
   // Tracked targets and their (never changing) slots.
   private slotCache = new Map<string, number>()
   private targets: string[] = []
@@ -103,7 +102,10 @@ export class OwnershipTable {
     const removed = this.active.map((i) => this.names[i] as string).filter((m) => !next.has(m))
     const added = members.filter((m) => !this.index.has(m))
     if (added.length + removed.length === 0) return { added, removed, slotsChanged: 0, reset: false }
-    if (this.active.length === 0 || added.length + removed.length > PATCH_LIMIT) {
+    // Patching costs about one weight per slot per join and `depth` per leave; starting
+    // over costs one weight per member for every slot ranked so far. Take the cheaper.
+    const patchCost = (added.length + removed.length * this.depth) * this.slots
+    if (this.active.length === 0 || patchCost > this.rankedSlots * members.length) {
       this.reset(members)
       return { added, removed, slotsChanged: 0, reset: true }
     }
@@ -138,7 +140,7 @@ export class OwnershipTable {
     // A kept list that already holds every member is the full ranking.
     if (k > this.depth && this.len < this.active.length) return this.rank(slot, k)
     const base = slot * this.depth
-    if (this.own[base] === UNFILLED) this.fill(slot)
+    if (this.own[base] === UNFILLED) this.fillNew(slot)
     const n = k < this.len ? k : this.len
     const out = new Array<string>(n)
     for (let r = 0; r < n; r++) out[r] = this.names[this.own[base + r] as number] as string
@@ -197,7 +199,7 @@ export class OwnershipTable {
     for (let t = 0; t < list.length; t++) {
       const id = list[t] as string
       const slot = ids ? (this.slotCache.get(id) ?? this.slotOf(id)) : (this.targetSlots[t] as number)
-      if (this.own[slot * D] === UNFILLED) this.fill(slot)
+      if (this.own[slot * D] === UNFILLED) this.fillNew(slot)
       fn(id, this.own[slot * D] as number)
     }
   }
@@ -205,6 +207,11 @@ export class OwnershipTable {
   private better(w1: number, i1: number, w2: number, i2: number): boolean {
     // Equal 32-bit weights are rare but possible; names break the tie the same way everywhere.
     return w1 > w2 || (w1 === w2 && (this.names[i1] as string) < (this.names[i2] as string))
+  }
+
+  private fillNew(slot: number): void {
+    this.fill(slot)
+    this.rankedSlots++
   }
 
   /** Computes a slot's top `len` owners from scratch: O(members). */
@@ -263,6 +270,7 @@ export class OwnershipTable {
     for (const m of members) this.register(m)
     this.len = Math.min(this.depth, this.active.length)
     this.own.fill(UNFILLED)
+    this.rankedSlots = 0
   }
 
   /** Weighs the joiner once per filled slot and inserts it where it ranks in the top `len`. */

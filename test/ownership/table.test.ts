@@ -13,6 +13,8 @@ function snapshot(table: OwnershipTable, ids: string[], k: number): string[][] {
 
 describe('OwnershipTable: incremental updates equal a fresh computation', () => {
   test('random joins, leaves and swaps over many seeds', () => {
+    let patches = 0
+    let resets = 0
     forSeeds(20, (rng) => {
       const pool = memberNames(rng, 40)
       const depth = 1 + rng.int(4)
@@ -29,7 +31,8 @@ describe('OwnershipTable: incremental updates equal a fresh computation', () => 
         else current = rng.shuffle([...current.slice(1), ...(outside.length > 0 ? [outside[0] as string] : [])])
         if (current.length === 0) current = [pool[0] as string]
         const change = table.setMembers(rng.shuffle([...current]))
-        expect(change.reset).toBe(false)
+        if (change.reset) resets++
+        else patches++
         const fresh = new OwnershipTable({ slots: SLOTS, depth })
         fresh.setMembers(current)
         expect(table.members()).toEqual([...current].sort())
@@ -45,6 +48,22 @@ describe('OwnershipTable: incremental updates equal a fresh computation', () => 
         expect([...map.values()].reduce((a, b) => a + b.length, 0)).toBe(ids.length)
       }
     })
+    // Both paths must have been exercised for the equality above to mean anything.
+    expect(patches).toBeGreaterThan(100)
+    expect(resets).toBeGreaterThan(0)
+  })
+
+  test('one change to a well-used table is patched, not reset; a wholesale change resets', () => {
+    const table = new OwnershipTable({ slots: SLOTS })
+    const members = Array.from({ length: 20 }, (_, i) => `m${i}`)
+    table.setMembers(members)
+    table.setTargets(Array.from({ length: 5000 }, (_, i) => `t${i}`))
+    table.ownershipMap()
+    const leave = table.setMembers(members.slice(1))
+    expect(leave).toMatchObject({ removed: ['m0'], added: [], reset: false })
+    expect(leave.slotsChanged).toBeGreaterThan(0)
+    expect(table.setMembers(members)).toMatchObject({ removed: [], added: ['m0'], reset: false })
+    expect(table.setMembers(['x', 'y'])).toMatchObject({ reset: true })
   })
 
   test('a large change resets the table, and answers stay identical to owners()', () => {
