@@ -71,6 +71,7 @@ const end = warmEnd + seconds * 1000
 let checks = 0
 let failures = 0
 const lags: number[] = []
+const latencies: number[] = []
 const errors = new Map<string, number>()
 const metrics = new Registry()
 const sched = new Scheduler({
@@ -84,6 +85,7 @@ const sched = new Scheduler({
     if (now < warmEnd || now >= end) return
     checks++
     lags.push(info.lagMs)
+    latencies.push(o.latencyMs)
     if (!o.ok) {
       failures++
       const e = o.error ?? 'unknown'
@@ -97,6 +99,14 @@ let peakRss = 0
 const sample = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss)
 }, 250)
+// Event-loop stalls (the process got no CPU, or GC): a 10 ms timer that notes how late it fires.
+let lastTick = performance.now()
+let maxStall = 0
+const stallProbe = setInterval(() => {
+  const now = performance.now()
+  if (now >= warmEnd && now < end) maxStall = Math.max(maxStall, now - lastTick - 10)
+  lastTick = now
+}, 10)
 await Bun.sleep(intervalMs)
 const cpu0 = process.cpuUsage()
 const srvCpu0 = procCpuS(child.pid)
@@ -106,21 +116,31 @@ const wall = (performance.now() - w0) / 1000
 const cpu = process.cpuUsage(cpu0)
 const srvCpu = procCpuS(child.pid) - srvCpu0
 clearInterval(sample)
+clearInterval(stallProbe)
 peakRss = Math.max(peakRss, process.memoryUsage().rss)
 await sched.stop()
 const conns = await (await fetch(`http://127.0.0.1:${port}/__conns`)).text()
 child.kill()
 
 lags.sort((a, b) => a - b)
-const q = (p: number) => lags[Math.min(lags.length - 1, Math.floor(p * lags.length))] ?? Number.NaN
+latencies.sort((a, b) => a - b)
+const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? Number.NaN
+const q = (p: number) => pct(lags, p)
 const expected = (N * 1000) / intervalMs
 const rate = checks / seconds
 console.log(`poller-throughput: ${N} targets every ${intervalMs} ms, mode ${mode}, cap ${cap}, ${seconds} s measured (after a ${intervalMs} ms warm-up)`)
 console.log(`  checks/s      ${rate.toFixed(0)} (expected ${expected.toFixed(0)}, ${((100 * rate) / expected).toFixed(2)}%)`)
 console.log(`  failures      ${failures}${errors.size ? ` ${JSON.stringify(Object.fromEntries(errors))}` : ''}`)
 console.log(`  lag p50/p99/max  ${q(0.5).toFixed(2)} / ${q(0.99).toFixed(2)} / ${(lags[lags.length - 1] ?? Number.NaN).toFixed(2)} ms`)
+console.log(`  check latency p50/p99  ${pct(latencies, 0.5).toFixed(2)} / ${pct(latencies, 0.99).toFixed(2)} ms`)
+console.log(`  loop stall    max ${maxStall.toFixed(0)} ms (a 10 ms timer's worst lateness)`)
 console.log(`  peak RSS      ${(peakRss / 1048576).toFixed(0)} MiB`)
 console.log(`  poller CPU    ${((cpu.user + cpu.system) / 1e6 / wall * 100).toFixed(0)}% of one core (user ${(cpu.user / 1e6).toFixed(1)} s, sys ${(cpu.system / 1e6).toFixed(1)} s over ${wall.toFixed(1)} s)`)
 console.log(`  connections   ${conns} distinct client ports seen by the server over the whole run`)
 console.log(`  server CPU    ${((srvCpu / wall) * 100).toFixed(0)}% of one core`)
+if (process.env.BENCH_HEAP) {
+  const { heapStats } = await import('bun:jsc')
+  const h = heapStats()
+  console.log(`  JS heap       ${(h.heapSize / 1048576).toFixed(0)} MiB used of ${(h.heapCapacity / 1048576).toFixed(0)} MiB; objects ${h.objectCount}`)
+}
 process.exit(0)
