@@ -16,6 +16,8 @@ import { createProber } from '../runtime/http-prober.ts'
 import { createLogger, isLevel, type Logger } from '../runtime/log.ts'
 import { randomRng } from '../runtime/rng.ts'
 import { HistoryStore } from '../store/history.ts'
+import { WebhookDispatcher } from '../alerts/webhooks.ts'
+import { fetchPoster } from '../runtime/http-post.ts'
 import { VERSION } from '../version.ts'
 import { formatAddr, parseAddr, parseFlags } from './args.ts'
 import { UsageError } from './errors.ts'
@@ -150,7 +152,10 @@ export async function agentCommand(args: string[]): Promise<number> {
   const metrics = new Registry()
   const reloadErrors = metrics.counter('heck_config_reload_errors_total', 'Targets file reloads refused because the file was invalid')
   const history = cfg.dataDir ? await HistoryStore.open(cfg.dataDir, { clock: realClock }) : undefined
+  const alerts = new WebhookDispatcher({ clock: realClock, post: fetchPoster, log, metrics })
+  alerts.setHooks(initial.webhooks)
   const node = new HeckNode({
+    alerts,
     name: cfg.name,
     clock: realClock,
     rng: randomRng(),
@@ -169,6 +174,7 @@ export async function agentCommand(args: string[]): Promise<number> {
       log('info', 'leaving', { why })
       const force = setTimeout(() => done.resolve(0), 4500) // SPEC: exit within 5 s whatever happens
       watcher?.close()
+      alerts.stop()
       await node.stop().catch((e) => log('warn', 'stop failed', { error: String(e) }))
       server.stop(true)
       clearTimeout(force)
@@ -211,6 +217,7 @@ export async function agentCommand(args: string[]): Promise<number> {
     try {
       const next = await loadTargetsFile(targetsPath)
       node.applyFile(next.targets)
+      alerts.setHooks(next.webhooks)
       log('info', 'targets reloaded', { why, targets: next.targets.length })
     } catch (e) {
       reloadErrors.inc()

@@ -18,6 +18,10 @@ import { RecentResults } from './recent-results.ts'
 import type { HealthRecord, StateStore } from './state-store.ts'
 import type { MemberView, TargetDetail, TargetHealth } from './types.ts'
 import type { HistoryStore } from '../store/history.ts'
+import { OwnershipTable } from '../ownership/table.ts'
+import { SoloCluster, type ClusterView } from './cluster-view.ts'
+import type { MemberState } from './types.ts'
+import type { AlertEvent } from '../alerts/webhooks.ts'
 
 export interface NodeOptions {
   name: string
@@ -38,6 +42,12 @@ export interface NodeOptions {
    * `last` results on other nodes, at the cost of gossip bandwidth. Default 5000.
    */
   lastResultRefreshMs?: number
+  /** Membership as this node sees it; a cluster of one when absent. */
+  cluster?: ClusterView
+  /** Sends webhook alerts for status changes this node observes as the owner. */
+  alerts?: { send(e: AlertEvent): void }
+  /** Owners listed per target, in priority order (the first live one checks). Default 3. */
+  replicas?: number
 }
 
 export class HeckNode {
@@ -53,9 +63,17 @@ export class HeckNode {
   private readonly lastWrittenAt = new Map<string, number>()
   private readonly lastResultRefreshMs: number
   private newestAt: number | null = null
+  private readonly cluster: ClusterView
+  private readonly table = new OwnershipTable()
+  private readonly replicas: number
+  private memberStates = new Map<string, MemberState>()
+  private memberKey = ''
+  /** Targets this node checks now, with the ownership term it writes under. */
+  private owned = new Map<string, number>()
   private reconcilePending = false
   private stopped = false
   private unsubscribe: () => void
+  private unsubscribeCluster: () => void
 
   constructor(private readonly opts: NodeOptions) {
     this.name = opts.name
@@ -64,6 +82,10 @@ export class HeckNode {
     this.history = opts.history
     this.state = opts.state ?? new LocalState()
     this.lastResultRefreshMs = opts.lastResultRefreshMs ?? 5000
+    this.cluster = opts.cluster ?? new SoloCluster(opts.name)
+    this.replicas = opts.replicas ?? 3
+    this.refreshMembers()
+    this.unsubscribeCluster = this.cluster.onChange(() => this.refreshMembers())
     this.scheduler = new Scheduler({
       clock: opts.clock,
       rng: opts.rng.fork('scheduler'),
@@ -111,14 +133,43 @@ export class HeckNode {
     this.state.setFileTargets(this.name, targets)
   }
 
-  /** Owners of a target in priority order. A cluster of one owns everything. */
-  owners(_id: string): string[] {
-    return [this.name]
+  /**
+   * Re-reads membership: emits member events for state changes, and re-keys
+   * ownership when the set of members that can own (alive or suspect) changed.
+   * A suspect member keeps its place in the lists (so a false suspicion moves
+   * nothing for good) but does not check while suspected: the next owner does.
+   */
+  private refreshMembers(): void {
+    const next = new Map<string, MemberState>()
+    for (const m of this.cluster.members()) {
+      next.set(m.name, m.state)
+      const prev = this.memberStates.get(m.name)
+      if (prev !== m.state) this.bus.emit({ type: 'member', name: m.name, state: m.state, addr: m.addr, ...(prev ? { previous: prev } : {}) })
+    }
+    if (!next.has(this.name)) next.set(this.name, 'alive')
+    this.memberStates = next
+    const owners = [...next].filter(([, s]) => s === 'alive' || s === 'suspect').map(([n]) => n).sort()
+    const key = owners.join('\n')
+    if (key !== this.memberKey) {
+      this.memberKey = key
+      this.table.setMembers(owners)
+    }
+    this.scheduleReconcile()
+  }
+
+  /** Owners of a target in priority order, computed from the live members alone. */
+  owners(id: string): string[] {
+    return this.table.ownersOf(id, this.replicas)
+  }
+
+  /** The node that checks a target now: its first owner that is neither suspect nor dead. */
+  checker(id: string): string | undefined {
+    return this.table.firstOwnerWhere(id, (m) => this.memberStates.get(m) === 'alive') ?? this.owners(id)[0]
   }
 
   /** The targets this node should check now. */
   private mine(): Target[] {
-    return this.state.targets().filter((t) => this.owners(t.id)[0] === this.name)
+    return this.state.targets().filter((t) => this.checker(t.id) === this.name)
   }
 
   /** Coalesces bursts of registry changes (a 10,000-line file) into one reconcile. */
@@ -131,18 +182,33 @@ export class HeckNode {
     })
   }
 
+  /**
+   * Makes the poller check exactly the targets this node owns. A target taken over
+   * from another node gets a higher ownership term, so the former owner's late
+   * writes lose (fencing), and its status carries on from the replicated record.
+   */
   reconcile(): void {
     const mine = this.mine()
-    this.scheduler.setTargets(mine)
+    const next = new Map<string, number>()
     for (const t of mine) {
-      if (!this.state.health(t.id)) {
-        this.state.observe({ id: t.id, status: 'unknown', since: this.clock.now(), owner: this.name, last: null, term: 1 })
+      const rec = this.state.health(t.id)
+      let term = this.owned.get(t.id)
+      if (term === undefined) {
+        term = !rec ? 1 : rec.owner === this.name ? rec.term : rec.term + 1
+        this.local.delete(t.id) // start from the shared record, not from what this node saw long ago
+        this.lastWrittenAt.delete(t.id)
+        if (!rec) this.state.observe({ id: t.id, status: 'unknown', since: this.clock.now(), owner: this.name, last: null, term })
+        else if (rec.owner !== this.name) this.state.observe({ ...rec, owner: this.name, term })
       }
+      next.set(t.id, term)
     }
+    for (const id of this.owned.keys()) if (!next.has(id)) this.local.delete(id)
+    this.owned = next
+    this.scheduler.setTargets(mine)
   }
 
   private onResult(target: Target, o: ProbeOutcome): void {
-    if (this.stopped || !this.state.target(target.id)) return
+    if (this.stopped || !this.state.target(target.id) || !this.owned.has(target.id)) return
     const now = this.clock.now()
     const result: CheckResult = {
       ok: o.ok,
@@ -174,12 +240,23 @@ export class HeckNode {
         since: next.since,
         owner: this.name,
         last: result,
-        term: prevRecord?.term ?? 1,
+        term: this.owned.get(target.id) ?? prevRecord?.term ?? 1,
       })
     } else if (this.newestAt === null || now > this.newestAt) {
       this.newestAt = now
     }
     if (changed) {
+      // Only the owner gets here, so each change is announced once, not once per node.
+      this.opts.alerts?.send({
+        type: 'health',
+        target: target.id,
+        status: next.status,
+        previous: prev.status,
+        since: next.since,
+        node: this.name,
+        ...(o.error !== undefined ? { error: o.error } : {}),
+        ...(target.check.kind === 'http' ? { url: target.check.url } : {}),
+      })
       this.log('info', 'target status changed', { target: target.id, from: prev.status, to: next.status, error: o.error })
     }
   }
@@ -202,7 +279,7 @@ export class HeckNode {
       id,
       status,
       since: mine?.since ?? rec?.since ?? this.clock.now(),
-      owner: this.owners(id)[0] ?? null,
+      owner: this.checker(id) ?? null,
       last,
     }
   }
@@ -221,11 +298,18 @@ export class HeckNode {
   }
 
   members(): MemberView[] {
-    return [{ name: this.name, addr: '-', state: 'alive', incarnation: 0, owned: this.state.targets().length }]
+    const map = this.ownershipMap()
+    return this.cluster.members().map((m) => ({ ...m, owned: map[m.name]?.length ?? 0 }))
   }
 
+  /** Node → the targets it checks, as this node computes it. */
   ownershipMap(): Record<string, string[]> {
-    return { [this.name]: this.mine().map((t) => t.id) }
+    const out: Record<string, string[]> = {}
+    for (const t of this.state.targets()) {
+      const c = this.checker(t.id)
+      if (c) (out[c] ??= []).push(t.id)
+    }
+    return out
   }
 
   newestObservationAt(): number | null {
@@ -235,6 +319,7 @@ export class HeckNode {
   async stop(): Promise<void> {
     this.stopped = true
     this.unsubscribe()
+    this.unsubscribeCluster()
     await this.scheduler.stop()
     this.history?.close()
   }

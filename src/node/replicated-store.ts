@@ -1,0 +1,161 @@
+/**
+ * StateStore over the delta-CRDT ReplicatedState (src/crdt): what a node of a
+ * cluster reads and writes. Each node's targets file is its own contribution
+ * (contributor = node name); the API writes as the shared contributor `api`, so
+ * a file that drops a target never removes what the API added, while an API
+ * DELETE removes every contribution. Definitions arriving from peers are checked
+ * for shape before the poller sees them: a peer running other code must not
+ * crash this one.
+ */
+import type { CheckResult, Status, Target } from '../config/types.ts'
+import { ID_PATTERN } from '../config/targets-file.ts'
+import type { HealthObservation, ReplicatedState, TargetView } from '../crdt/replicated-state.ts'
+import type { HealthRecord, StateChange, StateStore } from './state-store.ts'
+
+/** The contributor name API writes use, shared by every node. */
+export const API_CONTRIBUTOR = 'api'
+
+const STATUSES = new Set<Status>(['healthy', 'unhealthy', 'unknown'])
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const posInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0
+
+/** A structural check of a normalised Target received from a peer. */
+export function asTarget(id: string, v: unknown): Target | undefined {
+  if (!isObj(v) || v.id !== id || !ID_PATTERN.test(id)) return undefined
+  if (!posInt(v.intervalMs) || !posInt(v.timeoutMs) || !posInt(v.rise) || !posInt(v.fall)) return undefined
+  if ((v.timeoutMs as number) >= (v.intervalMs as number)) return undefined
+  if (v.connection !== 'reuse' && v.connection !== 'new') return undefined
+  const c = v.check
+  if (!isObj(c)) return undefined
+  if (c.kind === 'http') {
+    if (typeof c.url !== 'string' || typeof c.method !== 'string' || !isObj(c.headers)) return undefined
+  } else if (c.kind === 'tcp') {
+    if (typeof c.host !== 'string' || !posInt(c.port)) return undefined
+  } else return undefined
+  const e = v.expect
+  if (!isObj(e) || !Array.isArray(e.status)) return undefined
+  return v as unknown as Target
+}
+
+function asRecord(id: string, o: HealthObservation | undefined): HealthRecord | undefined {
+  if (!o || !STATUSES.has(o.status as Status) || typeof o.owner !== 'string') return undefined
+  const r = o.result
+  const last = isObj(r) && typeof r.ok === 'boolean' && typeof r.checked_at === 'number' ? (r as unknown as CheckResult) : null
+  return { id, status: o.status as Status, since: Number(o.since) || 0, owner: o.owner, last, term: Number(o.term) || 0 }
+}
+
+export class ReplicatedStore implements StateStore {
+  private defs = new Map<string, Target>()
+  private healthCache = new Map<string, HealthRecord>()
+  private lastFile = new Map<string, Map<string, Target>>()
+  private listeners = new Set<(c: StateChange) => void>()
+
+  constructor(
+    readonly rs: ReplicatedState,
+    private readonly onInvalid: (id: string) => void = () => {},
+  ) {
+    for (const [id, v] of rs.targets()) this.cacheTarget(id, v)
+    for (const [id, o] of rs.allHealth()) {
+      const rec = asRecord(id, o)
+      if (rec) this.healthCache.set(id, rec)
+    }
+    rs.onChange((e) => {
+      if (e.kind === 'target') {
+        const had = this.defs.has(e.id)
+        const now = this.cacheTarget(e.id, e.target)
+        if (now) this.emit({ kind: 'target', id: e.id, action: had ? 'updated' : 'added' })
+        else if (had) {
+          this.healthCache.delete(e.id)
+          this.emit({ kind: 'target', id: e.id, action: 'removed' })
+        }
+      } else {
+        const previous = this.healthCache.get(e.id)
+        const rec = asRecord(e.id, e.health)
+        if (!rec) {
+          this.healthCache.delete(e.id)
+          return
+        }
+        this.healthCache.set(e.id, rec)
+        this.emit({ kind: 'health', id: e.id, record: rec, previous })
+      }
+    })
+  }
+
+  private cacheTarget(id: string, v: TargetView | undefined): boolean {
+    if (!v) {
+      this.defs.delete(id)
+      return false
+    }
+    const t = asTarget(id, v.def)
+    if (!t) {
+      this.onInvalid(id)
+      this.defs.delete(id)
+      return false
+    }
+    this.defs.set(id, t)
+    return true
+  }
+
+  private emit(c: StateChange): void {
+    for (const fn of this.listeners) fn(c)
+  }
+
+  onChange(fn: (c: StateChange) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  setFileTargets(contributor: string, targets: Target[]): void {
+    const before = this.lastFile.get(contributor)
+    if (!before) {
+      // First load (or after a restart): the file is this contributor's whole truth.
+      this.rs.setContribution(contributor, targets.map((t) => ({ id: t.id, def: t })))
+    } else {
+      const after = new Map(targets.map((t) => [t.id, t]))
+      for (const [id, t] of after) {
+        if (JSON.stringify(before.get(id)) !== JSON.stringify(t)) this.rs.putTarget(contributor, id, t)
+      }
+      for (const id of before.keys()) if (!after.has(id)) this.rs.removeContribution(contributor, id)
+    }
+    this.lastFile.set(contributor, new Map(targets.map((t) => [t.id, t])))
+  }
+
+  putTarget(t: Target): boolean {
+    const had = this.defs.has(t.id)
+    this.rs.putTarget(API_CONTRIBUTOR, t.id, t)
+    return had
+  }
+
+  removeTarget(id: string): boolean {
+    if (!this.defs.has(id)) return false
+    return this.rs.removeTarget(id)
+  }
+
+  targets(): Target[] {
+    return [...this.defs.values()]
+  }
+
+  target(id: string): Target | undefined {
+    return this.defs.get(id)
+  }
+
+  observe(rec: HealthRecord): void {
+    if (!this.defs.has(rec.id)) return
+    this.rs.observe(rec.id, {
+      status: rec.status,
+      since: rec.since,
+      last: rec.last?.checked_at ?? 0,
+      term: rec.term,
+      owner: rec.owner,
+      result: rec.last,
+    })
+  }
+
+  health(id: string): HealthRecord | undefined {
+    return this.healthCache.get(id)
+  }
+
+  allHealth(): HealthRecord[] {
+    return [...this.healthCache.values()]
+  }
+}
