@@ -111,6 +111,18 @@ try {
     await Bun.sleep(100)
   }
   const scrollPct = ((cpuSeconds(pid) - c1) / ((performance.now() - w1) / 1000)) * 100
+
+  // Holding j down: a typical key repeat rate of 30/s.
+  const c2 = cpuSeconds(pid)
+  const w2 = performance.now()
+  let held = 0
+  while (performance.now() - w2 < SECONDS * 1000) {
+    s.keys('j')
+    held++
+    await Bun.sleep(33)
+  }
+  const holdPct = ((cpuSeconds(pid) - c2) / ((performance.now() - w2) / 1000)) * 100
+  const afterHold = rowNo(s.capture())
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
 
   console.log(`TUI bench: ${TARGETS} targets, ${EVENTS} events/s, TERM=${TERM}, 120x35, binary ${bin}`)
@@ -120,6 +132,7 @@ try {
   console.log(`key u (re-filter ${TARGETS}):  ${summary(uLat)}`)
   console.log(`CPU idle (${SECONDS}s, events arriving): ${idlePct.toFixed(1)}% of one core`)
   console.log(`CPU scrolling (j at 10/s, ${presses} presses): ${scrollPct.toFixed(1)}% of one core`)
+  console.log(`CPU holding j (30/s, ${held} presses, cursor at row ${afterHold}): ${holdPct.toFixed(1)}% of one core`)
   console.log(`RSS: ${rss.toFixed(0)} MiB`)
   const screen = s.capture()
   const eventRows = screen.split('\n').filter((l) => /^\d\d:\d\d:\d\d farm-/.test(l)).length
