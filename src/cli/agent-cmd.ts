@@ -3,9 +3,9 @@
  * the targets file and its reloads, sockets, signals. The node itself
  * (src/node/node.ts) gets everything it needs through seams.
  */
-import { watch, type FSWatcher } from 'node:fs'
-import { hostname } from 'node:os'
-import { basename, dirname, resolve } from 'node:path'
+import { appendFileSync, mkdirSync, watch, type FSWatcher } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
+import { basename, dirname, join, resolve } from 'node:path'
 import { createApp } from '../api/app.ts'
 import { loadTargetsFile } from '../config/targets-file.ts'
 import type { TargetsFile } from '../config/types.ts'
@@ -144,7 +144,15 @@ export async function agentCommand(args: string[]): Promise<number> {
     process.stdout.write(AGENT_HELP)
     return 0
   }
-  const log = createLogger({ level: cfg.logLevel, format: cfg.logFormat, node: cfg.name })
+  // With --tui the screen belongs to the UI: logs go to a file instead of stderr.
+  const logFile = cfg.tui ? join(cfg.dataDir ?? tmpdir(), `heck-agent-${cfg.name}.log`) : undefined
+  if (logFile) mkdirSync(dirname(logFile), { recursive: true })
+  const log = createLogger({
+    level: cfg.logLevel,
+    format: cfg.logFormat,
+    node: cfg.name,
+    ...(logFile ? { write: (line: string) => appendFileSync(logFile, line) } : {}),
+  })
   let initial: TargetsFile = { targets: [], webhooks: [] }
   const targetsPath = cfg.targetsPath ? resolve(cfg.targetsPath) : undefined
   if (targetsPath) initial = await loadTargetsFile(targetsPath) // ConfigError → exit 2
@@ -225,6 +233,14 @@ export async function agentCommand(args: string[]): Promise<number> {
     }
   }
   const watcher = targetsPath ? watchFile(targetsPath, () => void reload('file changed')) : undefined
+  if (cfg.tui) {
+    const { runTui } = await import('./tui-cmd.ts')
+    const host = cfg.http.host === '0.0.0.0' ? '127.0.0.1' : cfg.http.host === '::' ? '::1' : cfg.http.host
+    void runTui({ baseUrl: `http://${formatAddr(host, server.port ?? cfg.http.port)}`, title: `heck agent ${cfg.name}` }).then((code) => {
+      if (code !== 0) process.stderr.write(`heck agent: the terminal UI could not start; logs are in ${logFile}\n`)
+      shutdown('terminal UI closed')
+    })
+  }
   process.on('SIGHUP', () => void reload('SIGHUP'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))

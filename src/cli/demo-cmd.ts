@@ -16,6 +16,7 @@ import { selfCommand } from './self.ts'
 import { ago, renderTable } from './table.ts'
 
 export interface DemoNode {
+  /** node-1 … node-N. */
   name: string
   httpPort: number
   gossipPort: number
@@ -167,6 +168,29 @@ export async function demoCommand(args: string[]): Promise<number> {
   try {
     for (const n of cluster.nodes) cluster.start(n)
     await cluster.waitReady()
+    if (process.stdout.isTTY && process.stdin.isTTY && !values['no-tui']) {
+      const { runTui } = await import('./tui-cmd.ts')
+      const home = cluster.nodes[0] as DemoNode
+      return await runTui({
+        baseUrl: cluster.url(home),
+        title: `heck demo · ${nodes} node(s) · farm ${farm.url}`,
+        demo: {
+          // The view is served by the first node, so that one stays up; any other can be killed.
+          killNode: (name) => {
+            const n = cluster.nodes.find((x) => x.name === name)
+            if (n && n !== home) cluster.kill(n)
+          },
+          restartNode: (name) => {
+            const n = cluster.nodes.find((x) => x.name === name)
+            if (n) cluster.start(n)
+          },
+          flipTarget: (id) => {
+            const ep = id.replace(/^t/, '')
+            farm.setMode(ep, farm.mode(ep)?.mode === 'fail' ? { mode: 'ok' } : { mode: 'fail', status: 503 })
+          },
+        },
+      })
+    }
     await liveTable(cluster, stop.signal)
   } finally {
     await shutdown()
