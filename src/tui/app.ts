@@ -50,7 +50,12 @@ export function runApp(opts: AppOptions): Promise<number> {
       smartCSR: true,
       // Box-drawing and sparkline characters go out as UTF-8, not as the terminal's ACS set: every terminal heck targets speaks UTF-8.
       forceUnicode: true,
-      warnings: false, title: opts.title ?? 'heck', autoPadding: false, fullUnicode: false, dockBorders: false })
+      fullUnicode: false,
+      warnings: false,
+      autoPadding: false,
+      dockBorders: false,
+      title: opts.title ?? 'heck',
+    })
     // ...and never through ACS mode switches, which some terminal/multiplexer pairs show as letters (q, x).
     ;(screen.program as unknown as { tput: { brokenACS: boolean } }).tput.brokenACS = true
     const box = (extra: blessed.Widgets.BoxOptions = {}) =>
@@ -64,9 +69,24 @@ export function runApp(opts: AppOptions): Promise<number> {
 
     const client = new TuiClient({ baseUrl: opts.baseUrl, clock: opts.clock, onChange: () => schedule(false), ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}) })
 
+    // While the screen is up, anything written to stderr (the in-process agent's log, for
+    // `heck agent --tui` and `heck demo`) goes to the event log instead of tearing the screen.
+    const stderrWrite = process.stderr.write
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+      for (const line of text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split('\n')) {
+        if (line.trim()) client.log({ at: opts.clock.now(), kind: /\b(ERROR|WARN)\b/.test(line) ? 'error' : 'info', text: line })
+      }
+      schedule(false)
+      const cb = rest.find((x): x is () => void => typeof x === 'function')
+      cb?.()
+      return true
+    }) as typeof process.stderr.write
+
     const finish = (code: number, message?: string) => {
       if (finished) return
       finished = true
+      process.stderr.write = stderrWrite
       frameTimer?.()
       client.stop()
       for (const [sig, fn] of handlers) process.removeListener(sig, fn)

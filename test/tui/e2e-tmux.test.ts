@@ -14,7 +14,26 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildTuiBinary } from './build-tui-binary.ts'
 import { startFakeApi, type FakeApi } from './fake-api.ts'
-import { hasTool, TmuxSession } from './tmux-driver.ts'
+import { hasTool, SOCKET, TmuxSession } from './tmux-driver.ts'
+
+/** The pid of the TUI in a session: the process named heck that the pane's `unshare … sh` started. */
+async function tuiPid(s: TmuxSession): Promise<number> {
+  const shell = Number(Bun.spawnSync(['tmux', '-L', SOCKET, 'display-message', '-p', '-t', s.name, '#{pane_pid}']).stdout.toString().trim())
+  const deadline = performance.now() + 5000
+  const children = (pid: number) => Bun.spawnSync(['pgrep', '-P', String(pid)]).stdout.toString().trim().split('\n').filter(Boolean).map(Number)
+  const comm = (pid: number) => Bun.spawnSync(['cat', `/proc/${pid}/comm`]).stdout.toString().trim()
+  while (performance.now() < deadline) {
+    // Breadth-first over the pane's descendants (tmux's shell, unshare's sh, then the TUI).
+    const queue = [shell]
+    while (queue.length) {
+      const p = queue.shift() as number
+      if (p !== shell && comm(p) === 'heck') return p
+      queue.push(...children(p))
+    }
+    await Bun.sleep(100)
+  }
+  throw new Error('TUI pid not found')
+}
 
 const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '')
 const isRoot = process.getuid?.() === 0
@@ -166,6 +185,32 @@ describe.skipIf(missing.length > 0)('compiled TUI in tmux, source tree hidden', 
       s.kill()
     }, 60_000)
   }
+
+  test('resize, a too-small terminal, help and SIGTERM: redraws, then restores the terminal', async () => {
+    const s = TmuxSession.start(`heck-e2e-${process.pid}-rs`, `unshare -m sh -c 'mount -t tmpfs none ${root} && cd ${dir}/bin && TERM=xterm-256color LANG=C.UTF-8 ./heck ${entry === 'cli' ? 'tui ' : ''}--http ${apiAddr}; echo TUI-EXITED rc=$?; exec sleep 600'`)
+    sessions.push(s)
+    await s.waitFor('targets listed', (x) => FARM_IDS.every((id) => rowOf(x, id) !== '') && x.includes('LAST ERROR'))
+    s.resize(60, 20)
+    let screen = await s.waitFor('narrow layout', (x) => !x.includes('LAST ERROR') && x.includes('SINCE'))
+    expect(Math.max(...screen.split('\n').map((l) => l.length))).toBeLessThanOrEqual(60)
+    s.resize(30, 6)
+    await s.waitFor('too-small message', (x) => x.includes('terminal too small'))
+    s.resize(120, 35)
+    await s.waitFor('full layout again', (x) => x.includes('LAST ERROR'))
+    s.keys('?')
+    await s.waitFor('help', (x) => x.includes('any key closes this help'))
+    s.keys('x')
+    await s.waitFor('help closed', (x) => !x.includes('any key closes this help'))
+    s.keys('Enter')
+    await s.waitFor('detail pane', (x) => x.includes('owners (priority order)'))
+    const pid = await tuiPid(s)
+    process.kill(pid, 'SIGTERM')
+    screen = await s.waitFor('exit on SIGTERM', (x) => x.includes('TUI-EXITED'))
+    expect(screen).toContain('TUI-EXITED rc=0')
+    expect(s.alternateOn()).toBe(false)
+    expect(s.cursorVisible()).toBe(true)
+    s.kill()
+  }, 60_000)
 
   test('NO_COLOR=1 draws without colour; colour is on otherwise', async () => {
     const run = async (env: string) => {

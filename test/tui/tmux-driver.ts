@@ -33,6 +33,10 @@ export class TmuxSession {
     tmux('send-keys', '-t', this.name, ...(literal ? ['-l', keys] : [keys]))
   }
 
+  resize(width: number, height: number): void {
+    tmux('resize-window', '-t', this.name, '-x', String(width), '-y', String(height))
+  }
+
   capture(escapes = false): string {
     return tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', this.name)
   }
