@@ -145,7 +145,8 @@ describe.skipIf(missing.length > 0)('compiled TUI in tmux, source tree hidden', 
       const member = backend === 'agent' ? 'e2e-node' : 'node-1'
 
       // Members and targets appear.
-      let screen = await s.waitFor('targets listed', (x) => FARM_IDS.every((id) => rowOf(x, id).includes('healthy')) && x.includes('connected'))
+      // Exactly healthy (a previous test's failure must have healed), so the failure below is a fresh transition.
+      let screen = await s.waitFor('targets listed, all healthy', (x) => FARM_IDS.every((id) => rowOf(x, id).split(/\s+/)[1] === 'healthy') && x.includes('connected'))
       expect(screen).not.toContain('TREE-VISIBLE')
       expect(screen).toContain(`node ${member}`)
       expect(screen).toMatch(/members 1 alive/)
