@@ -87,6 +87,9 @@ export class Scheduler {
   private readonly onResult: SchedulerOptions['onResult']
   private readonly maxConcurrent: number
   private readonly entries = new Map<string, Entry>()
+  // Removed targets whose check is still queued or running: re-adding one picks up the same entry, so
+  // a remove-then-add cannot run two checks of one target at once.
+  private readonly retired = new Map<string, Entry>()
   private readonly heap = new DueHeap<Entry>()
   private readonly maxConcurrentReuse: number
   // Checks waiting for a free slot under the caps, in slot order; keep-alive HTTP checks wait in their own lane.
@@ -142,6 +145,17 @@ export class Scheduler {
     for (const t of targets) {
       seen.add(t.id)
       const e = this.entries.get(t.id)
+      const old = e ? undefined : this.retired.get(t.id)
+      if (old) {
+        this.retired.delete(t.id)
+        old.removed = false
+        old.target = t
+        old.due = now + this.rng.next() * t.intervalMs
+        old.gen++
+        this.entries.set(t.id, old)
+        this.heap.push(old.due, old, old.gen)
+        continue
+      }
       if (!e) {
         const entry: Entry = { target: t, due: now + this.rng.next() * t.intervalMs, gen: 0, busy: false, removed: false }
         this.entries.set(t.id, entry)
@@ -161,6 +175,7 @@ export class Scheduler {
       if (seen.has(id)) continue
       e.removed = true
       this.entries.delete(id)
+      if (e.busy) this.retired.set(id, e)
     }
     this.arm()
   }
@@ -205,7 +220,7 @@ export class Scheduler {
       if (!e) break
       const slot = e.due
       // Next slot on the grid; slots already in the past (a stalled loop) are skipped, not burst.
-      const interval = e.target.intervalMs
+      const interval = Math.max(1, e.target.intervalMs)
       let next = slot + interval
       if (next <= now) {
         const missed = Math.floor((now - slot) / interval)
@@ -241,7 +256,7 @@ export class Scheduler {
       cancelTimeout()
       this.running.delete(run)
       if (reuse) this.reuseRunning--
-      e.busy = false
+      this.release(e)
       this.checks.inc({ result: outcome.ok ? 'ok' : 'fail' })
       this.duration.observe(outcome.latencyMs / 1000)
       if (!this.stopped && !e.removed) {
@@ -266,6 +281,12 @@ export class Scheduler {
     }
   }
 
+  /** The target's check is over (finished, or dropped from the queue because the target went away). */
+  private release(e: Entry): void {
+    e.busy = false
+    if (e.removed && this.retired.get(e.target.id) === e) this.retired.delete(e.target.id)
+  }
+
   /** Starts waiting checks, oldest slot first, while the caps allow. */
   private drain(): void {
     while (!this.stopped && this.running.size < this.maxConcurrent) {
@@ -284,6 +305,7 @@ export class Scheduler {
       const w = q.peek()
       if (!w || !w.entry.removed) return w
       q.shift()
+      this.release(w.entry)
     }
   }
 }

@@ -229,6 +229,24 @@ describe('scheduler', () => {
     await sched.stop()
   })
 
+  test('removing a target while its check runs and adding it back does not overlap two checks', async () => {
+    const { clock, sched, prober, results } = setup({ script: () => ({ latencyMs: 400 }) })
+    const t = target('x', { intervalMs: 500, timeoutMs: 450 })
+    sched.setTargets([t])
+    // Remove and re-add at many points of the cycle, some while a check runs.
+    for (let k = 0; k < 40; k++) {
+      await runUntil(clock, clock.monotonic() + 37)
+      sched.setTargets([])
+      await runUntil(clock, clock.monotonic() + 13)
+      sched.setTargets([t])
+    }
+    await runUntil(clock, clock.monotonic() + 3000)
+    expect(prober.overlaps).toBe(0)
+    expect(results.length).toBeGreaterThan(3)
+    expect(sched.size).toBe(1)
+    await sched.stop()
+  })
+
   test('an interval change re-spreads the target on the new interval', async () => {
     const { clock, sched, results } = setup()
     const t = target('t')
