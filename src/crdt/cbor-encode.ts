@@ -3,11 +3,8 @@
  * integers, floats, strings, byte strings, arrays, string-keyed maps, booleans,
  * null and undefined. Decoding stays with cbor-x.
  *
- * Why not cbor-x's encoder: under Bun 1.4.5 its encode function, once the FTL
- * JIT optimises it, crashed the process (SIGSEGV/abort) about half the time in
- * a 16-node gossip simulation (bench/crdt.ts churn); with BUN_JSC_useFTLJIT=0
- * it never did. This encoder is plain and short, and its output decodes with
- * cbor-x unchanged.
+ * It pairs with cbor-decode.ts (see there for why this layer does not use
+ * cbor-x); its output also decodes with cbor-x unchanged.
  */
 
 const utf8 = new TextEncoder()

@@ -1,11 +1,11 @@
 /**
- * CBOR (cbor-x) envelopes for replicated state: [protocol version, tag, body].
+ * CBOR envelopes for replicated state: [protocol version, tag, body].
  * Tags are numeric and append-only. Decoding checks size, version, structure,
  * limits and internal consistency (every entry's dot is in the context; a
  * delta only carries its origin's fresh dots) and returns a result or an error:
  * it never throws into the core, and nothing undecoded passes inward.
  */
-import { Encoder } from 'cbor-x'
+import { cborDecode } from './cbor-decode.ts'
 import { cborEncode } from './cbor-encode.ts'
 import { CausalContext, isCounter, validateEncodedContext, type EncodedContext } from './causal-context.ts'
 import type { CausalState, Delta, Entry } from './dot-store.ts'
@@ -46,9 +46,8 @@ export type Decoded =
 
 export type DecodeResult = { ok: true; msg: Decoded } | { ok: false; error: string }
 
-// Decoding uses cbor-x; encoding uses cbor-encode.ts (see there for why).
-const cbor = { encode: cborEncode, decode: (b: Uint8Array) => decoder.decode(b) as unknown }
-const decoder = new Encoder({ useRecords: false, mapsAsObjects: true })
+// Our own small CBOR codec, not cbor-x: see cbor-decode.ts for why.
+const cbor = { encode: cborEncode }
 
 type WireEntries = Array<[string, Array<[string, number, unknown]>]>
 type WireDelta = [string, number, number, EncodedContext, WireEntries]
@@ -148,12 +147,9 @@ function fullIn(b: unknown, L: CodecLimits): CausalState {
 
 export function decodeMessage(buf: Uint8Array, L: CodecLimits): DecodeResult {
   if (buf.byteLength > L.maxMessageBytes) return { ok: false, error: 'oversized' }
-  let raw: unknown
-  try {
-    raw = cbor.decode(buf)
-  } catch {
-    return { ok: false, error: 'not CBOR' }
-  }
+  const dec = cborDecode(buf)
+  if (!dec.ok) return { ok: false, error: `not CBOR (${dec.error})` }
+  const raw = dec.value
   if (!Array.isArray(raw) || raw.length !== 3) return { ok: false, error: 'not an envelope' }
   const [ver, tag, body] = raw as unknown[]
   if (ver !== CRDT_PROTOCOL_VERSION) return { ok: false, error: `unknown protocol version ${String(ver)}` }

@@ -35,17 +35,16 @@ export function liveReplicas(ctx: CausalContext, self: ReplicaId, live: Iterable
   return out
 }
 
-/** Rewrites every entry whose dot belongs to a dead replica under fresh local dots. */
-export function remintDead(rep: Replica, b: DeltaBuilder, dead: Set<ReplicaId>): number {
-  let n = 0
-  for (const [k, es] of rep.state.store) {
-    const old = es.filter((e) => dead.has(e.r))
-    if (old.length === 0) continue
-    // One write per old entry keeps concurrent values apart (a key may hold several).
-    for (let i = 0; i < old.length; i++) b.write(k, [old[i] as Entry], { v: (old[i] as Entry).v })
-    n += old.length
-  }
-  return n
+/** The entries (with their keys) whose dots belong to dead replicas: what the heir re-mints. */
+export function deadEntries(rep: Replica, dead: Set<ReplicaId>): Array<[string, Entry]> {
+  const out: Array<[string, Entry]> = []
+  for (const [k, es] of rep.state.store) for (const e of es) if (dead.has(e.r)) out.push([k, e])
+  return out
+}
+
+/** Rewrites entries under fresh local dots; one write per entry keeps a key's concurrent values apart. */
+export function remint(b: DeltaBuilder, entries: Array<[string, Entry]>): void {
+  for (const [k, e] of entries) b.write(k, [e], { v: e.v })
 }
 
 export function holdsDotsOf(rep: Replica, r: ReplicaId): boolean {

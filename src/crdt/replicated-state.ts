@@ -17,7 +17,7 @@ import { HEALTH_PREFIX, healthRemove, healthWinner, healthWrite } from './health
 import { Hlc } from './hlc.ts'
 import { KV_PREFIX, kvGet, kvPut, kvRemove } from './kv-map.ts'
 import { defaultCrdtLimits, type CrdtLimits } from './limits.ts'
-import { holdsDotsOf, noPeerIsAhead, liveReplicas, remintDead } from './pruning.ts'
+import { deadEntries, holdsDotsOf, liveReplicas, noPeerIsAhead, remint } from './pruning.ts'
 import {
   REGISTRY_PREFIX,
   type TargetView,
@@ -282,7 +282,13 @@ export class ReplicatedState {
     let reminted = 0
     // The heir is the live node with the smallest name: every node agrees on it from the member list alone.
     const heir = [...new Set([...liveList.map(nodeOfReplica), this.nodeName])].sort()[0]
-    if (dead.size > 0 && heir === this.nodeName) this.write((b) => (reminted = remintDead(this.rep, b, dead)))
+    if (dead.size > 0 && heir === this.nodeName) {
+      const old = deadEntries(this.rep, dead)
+      // In small deltas, like any batch, so they piggyback.
+      for (let i = 0; i < old.length; i += this.limits.maxKeysPerDelta)
+        this.write((b) => remint(b, old.slice(i, i + this.limits.maxKeysPerDelta)))
+      reminted = old.length
+    }
     const now = this.opts.clock.monotonic()
     for (const r of [...this.deadSince.keys()]) if (!dead.has(r)) this.deadSince.delete(r)
     for (const r of dead) if (!this.deadSince.has(r)) this.deadSince.set(r, now)

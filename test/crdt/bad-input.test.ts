@@ -57,7 +57,7 @@ describe('bad deltas', () => {
     me.rs.delegate().notifyMsg('p', new Uint8Array(5000))
     me.rs.delegate().notifyMsg('p', new Uint8Array([0xff, 0x00]))
     expect(counterOf(me.metrics, 'rejected')).toBe(2)
-    expect(me.rs.lastRejection).toBe('not CBOR')
+    expect(me.rs.lastRejection).toStartWith('not CBOR')
     expect(hex(me.rs.rep.state)).toBe(before)
   })
 
