@@ -9,6 +9,7 @@ import blessed from 'blessed'
 import type { Clock } from '../runtime/clock.ts'
 import { TuiClient } from './client.ts'
 import { bold, escapeTags, paint } from './format.ts'
+import { demoAction, describeDemoAction } from './demo-keys.ts'
 import { computeLayout, MIN_HEIGHT, MIN_WIDTH } from './layout.ts'
 import { detailLines, eventLines, headerLines, headerStats, helpLines, memberHeader, memberLines } from './panes.ts'
 import { applyKey, clampWindow, initialUi, type UiState } from './ui-state.ts'
@@ -234,30 +235,14 @@ export function runApp(opts: AppOptions): Promise<number> {
 
     function demoKey(k: 'K' | 'R' | 'F') {
       const demo = opts.demo as DemoControls
-      const state = client.state
-      const rows = list.get(state, ui)
-      const target = rows[resolveSelection(rows, ui)]
-      let label: string
-      let act: () => void | Promise<void>
-      if (k === 'K') {
-        const name = ui.view === 'members' ? state.members?.[ui.memberSelected]?.name : (target?.owner ?? state.members?.find((m) => m.state === 'alive')?.name)
-        if (!name) return
-        lastKilled = name
-        label = `demo: killing ${name}`
-        act = () => demo.killNode(name)
-      } else if (k === 'R') {
-        const name = ui.view === 'members' ? (state.members?.[ui.memberSelected]?.name ?? lastKilled) : lastKilled
-        if (!name) return
-        label = `demo: restarting ${name}`
-        act = () => demo.restartNode(name)
-      } else {
-        if (!target) return
-        label = `demo: flipping ${target.id}`
-        act = () => demo.flipTarget(target.id)
-      }
+      const rows = list.get(client.state, ui)
+      const a = demoAction(k, ui, client.state, rows[resolveSelection(rows, ui)], lastKilled)
+      if (!a) return
+      if (a.kind === 'kill') lastKilled = a.node
+      const label = describeDemoAction(a)
       client.log({ at: opts.clock.now(), kind: 'info', text: label })
       Promise.resolve()
-        .then(act)
+        .then(() => (a.kind === 'flip' ? demo.flipTarget(a.target) : a.kind === 'kill' ? demo.killNode(a.node) : demo.restartNode(a.node)))
         .then(() => client.refresh())
         .catch((e: unknown) => client.log({ at: opts.clock.now(), kind: 'error', text: `${label} failed: ${e instanceof Error ? e.message : String(e)}` }))
         .finally(() => schedule(false))

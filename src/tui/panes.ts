@@ -131,12 +131,6 @@ export function eventLines(events: TuiEvent[], height: number, width: number, no
   })
 }
 
-export interface DemoKeys {
-  kill: string
-  restart: string
-  flip: string
-}
-
 export function helpLines(demo: boolean): string[] {
   const lines = [
     'keys',
@@ -149,7 +143,13 @@ export function helpLines(demo: boolean): string[] {
     '  ?              this help      q  quit',
   ]
   if (demo) {
-    lines.push('', 'demo', '  K              kill the selected member (Members view) or a random node', '  R              restart the last killed node', '  F              flip the selected target (healthy ↔ failing)')
+    lines.push(
+      '',
+      'demo',
+      "  K              kill the selected member, or (Targets view) the selected target's owner",
+      '  R              restart the selected member, or the last one killed',
+      '  F              flip the selected target (healthy ↔ failing)',
+    )
   }
   lines.push('', 'any key closes this help')
   return lines

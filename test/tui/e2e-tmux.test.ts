@@ -213,6 +213,22 @@ describe.skipIf(missing.length > 0)('compiled TUI in tmux, source tree hidden', 
     s.kill()
   }, 60_000)
 
+  for (const how of ['throw', 'reject']) {
+    test(`from source: a crash (${how}) restores the terminal, prints the error and exits 1`, async () => {
+      const bun = process.execPath
+      const s = TmuxSession.start(`heck-e2e-${process.pid}-crash-${how}`, `cd ${root} && TERM=xterm-256color LANG=C.UTF-8 ${bun} test/tui/crash-entry.ts http://${apiAddr} ${how} 2500; echo TUI-EXITED rc=$?; exec sleep 600`)
+      sessions.push(s)
+      await s.waitFor('targets listed', (x) => FARM_IDS.every((id) => rowOf(x, id) !== ''))
+      expect(s.alternateOn()).toBe(true)
+      const screen = await s.waitFor('exit after the crash', (x) => x.includes('TUI-EXITED'))
+      expect(screen).toContain('TUI-EXITED rc=1')
+      expect(screen).toContain(how === 'throw' ? 'deliberate crash' : 'deliberate rejection')
+      expect(s.alternateOn()).toBe(false)
+      expect(s.cursorVisible()).toBe(true)
+      s.kill()
+    }, 60_000)
+  }
+
   test('NO_COLOR=1 draws without colour; colour is on otherwise', async () => {
     const run = async (env: string) => {
       const s = TmuxSession.start(`heck-e2e-${process.pid}-nc`, `unshare -m sh -c 'mount -t tmpfs none ${root} && cd ${dir}/bin && ${env} TERM=xterm-256color LANG=C.UTF-8 ./heck ${entry === 'cli' ? 'tui ' : ''}--http ${apiAddr}; exec sleep 600'`)

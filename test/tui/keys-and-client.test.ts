@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { TuiClient } from '../../src/tui/client.ts'
+import { demoAction } from '../../src/tui/demo-keys.ts'
+import { emptyState } from '../../src/tui/types.ts'
 import { parseDetail, parseHealth, parseMembers, SseParser, sumCounters } from '../../src/tui/parse.ts'
 import { applyKey, clampWindow, initialUi, nextSort, SORT_KEYS, type UiState } from '../../src/tui/ui-state.ts'
 import { SimClock } from '../sim/sim-clock.ts'
@@ -184,5 +186,26 @@ describe('client', () => {
     for (let i = 0; i < 2000; i++) c.onMessage('health', JSON.stringify({ id: `t${i}`, status: 'healthy' }))
     expect(c.state.events.length).toBeLessThanOrEqual(600)
     expect(c.state.events.at(-1)?.text).toContain('t1999')
+  })
+})
+
+describe('demo keys', () => {
+  const st = emptyState('http://x')
+  st.members = [
+    { name: 'n1', addr: null, state: 'alive', incarnation: null, owned: null, health: null },
+    { name: 'n2', addr: null, state: 'alive', incarnation: null, owned: null, health: null },
+  ]
+  const target = { id: 'web-1', status: 'healthy', since: null, owner: 'n2', latencyMs: null, lastError: null, checkedAt: null }
+  test("K kills the selected member, or the selected target's owner", () => {
+    expect(demoAction('K', { ...initialUi(), view: 'members', memberSelected: 0 }, st, target, null)).toEqual({ kind: 'kill', node: 'n1' })
+    expect(demoAction('K', initialUi(), st, target, null)).toEqual({ kind: 'kill', node: 'n2' })
+    expect(demoAction('K', initialUi(), st, { ...target, owner: null }, null)).toBeNull()
+  })
+  test('R restarts the selected member or the last killed; F flips the selected target', () => {
+    expect(demoAction('R', initialUi(), st, target, 'n2')).toEqual({ kind: 'restart', node: 'n2' })
+    expect(demoAction('R', { ...initialUi(), view: 'members', memberSelected: 1 }, st, target, 'n1')).toEqual({ kind: 'restart', node: 'n2' })
+    expect(demoAction('R', initialUi(), st, target, null)).toBeNull()
+    expect(demoAction('F', initialUi(), st, target, null)).toEqual({ kind: 'flip', target: 'web-1' })
+    expect(demoAction('F', initialUi(), st, undefined, null)).toBeNull()
   })
 })
