@@ -75,6 +75,27 @@ describe('history store', () => {
     h.close()
   })
 
+  test('a big timed flush is written in slices, one per turn; a read in between sees everything', () => {
+    const clock = new SimClock(EPOCH)
+    const db = new Database(':memory:')
+    const h = new HistoryStore(db, { clock, flushIntervalMs: 10_000, flushSliceRows: 1000, pruneIntervalMs: 1e9 })
+    for (let i = 0; i < 2500; i++) h.recordCheck(`t${i}`, check(EPOCH, i % 2 === 0))
+    const count = () => (db.query('SELECT COUNT(*) AS n FROM minutes').get() as { n: number }).n
+    clock.runUntil(9_999)
+    expect(count()).toBe(0)
+    clock.step() // the flush timer: first slice
+    expect(count()).toBe(1000)
+    clock.step() // next turn: second slice
+    expect(count()).toBe(2000)
+    h.recordCheck('t0', check(EPOCH + 1, false))
+    // A read flushes the rest of the batch and the new buffer at once.
+    expect(h.minutes('t0', 0)).toEqual([{ minute: EPOCH, checks: 2, failures: 1, latencySumMs: 20 }])
+    expect(count()).toBe(2500)
+    clock.advance(1000)
+    expect(count()).toBe(2500)
+    h.close()
+  })
+
   test('transitions: newest first, limited to n', () => {
     const clock = new SimClock(EPOCH)
     const h = memStore(clock)
