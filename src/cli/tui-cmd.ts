@@ -36,12 +36,16 @@ export async function tuiCommand(args: string[]): Promise<number> {
   return runTui({ baseUrl: apiBase(values.http) })
 }
 
-/** Opens the UI; resolves with the exit code when the person quits (0), or 2 when stdout is not a terminal. */
+/** Opens the UI; resolves with the exit code when the person quits (0), 1 after a crash, or 2 when stdout is not a terminal (or TERM=dumb). */
 export async function runTui(opts: RunTuiOptions): Promise<number> {
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
     process.stderr.write(
       `heck tui: ${process.stdout.isTTY ? 'stdin' : 'stdout'} is not a terminal; run it in an interactive terminal, or use 'heck status' / 'heck members' in scripts\n`,
     )
+    return EXIT_USAGE
+  }
+  if (process.env.TERM === 'dumb') {
+    process.stderr.write(`heck tui: TERM=dumb cannot draw a full-screen UI; set TERM to your terminal's type (e.g. xterm-256color)\n`)
     return EXIT_USAGE
   }
   const noColor = (process.env.NO_COLOR ?? '') !== ''

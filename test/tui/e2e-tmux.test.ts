@@ -135,7 +135,8 @@ describe.skipIf(missing.length > 0)('compiled TUI in tmux, source tree hidden', 
   const idOf = (id: string) => id
   const rowOf = (screen: string, id: string) => screen.split('\n').find((l) => l.startsWith(`${idOf(id)} `)) ?? ''
 
-  for (const term of ['xterm-256color', 'screen']) {
+  // screen and tmux-256color: blessed reads the system's screen entry, and its own embedded xterm-256color for any *256color*.
+  for (const term of ['xterm-256color', 'screen', 'tmux-256color']) {
     test(`TERM=${term}`, async () => {
       failing.clear()
       for (const id of FARM_IDS) fake?.set(id, 'healthy')
@@ -250,5 +251,14 @@ describe.skipIf(missing.length > 0)('compiled TUI in tmux, source tree hidden', 
     const r = Bun.spawnSync([join(dir, 'bin', 'heck'), ...(entry === 'cli' ? ['tui'] : []), '--http', apiAddr], { stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
     expect(r.exitCode).toBe(2)
     expect(r.stderr.toString()).toContain('not a terminal')
+  })
+
+  test('refuses with exit 2 under TERM=dumb', async () => {
+    const s = TmuxSession.start(`heck-e2e-${process.pid}-dumb`, `cd ${dir}/bin && TERM=dumb ./heck ${entry === 'cli' ? 'tui ' : ''}--http ${apiAddr}; echo TUI-EXITED rc=$?; exec sleep 600`)
+    sessions.push(s)
+    const screen = await s.waitFor('refusal', (x) => x.includes('TUI-EXITED'))
+    expect(screen).toContain('TERM=dumb cannot draw')
+    expect(screen).toContain('TUI-EXITED rc=2')
+    s.kill()
   })
 })
