@@ -86,8 +86,23 @@ class Reader {
       case 3: {
         const len = this.arg(ai)
         this.need(len)
-        const bytes = this.buf.subarray(this.pos, this.pos + len)
+        const start = this.pos
         this.pos += len
+        if (major === 3 && len <= 64) {
+          // Short ASCII (names, addresses, metadata) is the common case: skip the decoder.
+          let str = ''
+          let ascii = true
+          for (let i = start; i < start + len; i++) {
+            const c = this.buf[i] as number
+            if (c >= 0x80) {
+              ascii = false
+              break
+            }
+            str += String.fromCharCode(c)
+          }
+          if (ascii) return str
+        }
+        const bytes = this.buf.subarray(start, start + len)
         return major === 2 ? bytes : utf8.decode(bytes)
       }
       case 4: {

@@ -141,9 +141,9 @@ export class SwimNode extends Swim {
     if (!m) throw new Error('empty frame')
     switch (m.t) {
       case MsgTag.PushPull: {
-        const mine = this.localPushPull(m.join)
+        // Merge first: a refutation the peer's view provokes goes back in this reply.
         this.mergePushPull(m)
-        return reply(mine)
+        return reply(this.localPushPull(m.join))
       }
       case MsgTag.Ping:
         if (m.target !== this.name) throw new Error('misdirected ping')

@@ -54,11 +54,16 @@ export abstract class SwimState {
     this.listeners.push(fn)
   }
 
+  // Alive or suspect members other than this node, kept in step with every change.
+  private live = 0
+
   /** Members that count toward n: alive or suspect, this node included. */
   liveCount(): number {
-    let n = 1
-    for (const m of this.members.values()) if (m.state === 'alive' || m.state === 'suspect') n++
-    return n
+    return this.live + 1
+  }
+
+  private static counts(st: MemberState): number {
+    return st === 'alive' || st === 'suspect' ? 1 : 0
   }
 
   info(m: Member): MemberInfo {
@@ -84,6 +89,7 @@ export abstract class SwimState {
     m.suspicion = undefined
     m.state = state
     m.inc = inc
+    this.live += SwimState.counts(state) - SwimState.counts(prev)
     if (prev !== state) {
       m.sinceMs = this.clock.monotonic()
       this.emit(m, prev)
@@ -108,6 +114,7 @@ export abstract class SwimState {
     if (!m) {
       const fresh: Member = { name: msg.node, addr: msg.addr, meta: msg.meta, inc: msg.inc, state: 'alive', sinceMs: this.clock.monotonic() }
       this.members.set(msg.node, fresh)
+      this.live++
       this.listIndex.set(msg.node, this.memberList.length)
       this.memberList.push(msg.node)
       this.onNewMember(msg.node)
@@ -219,6 +226,8 @@ export abstract class SwimState {
   }
 
   private forget(name: string): void {
+    const m = this.members.get(name)
+    if (m) this.live -= SwimState.counts(m.state)
     this.members.delete(name)
     const i = this.listIndex.get(name)
     if (i === undefined) return

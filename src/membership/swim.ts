@@ -304,6 +304,10 @@ export class Swim extends SwimState {
   protected pushPullTick(): void {
     const [peer] = this.randomMembers(1, (m) => m.state === 'alive')
     if (peer) void this.pushPull(peer.addr, false).catch(() => {})
+    // Reconnect (Serf's reconnect loop): a member we think dead may be alive across a
+    // healed partition; an exchange lets both sides see the other's claim and refute it.
+    const [dead] = this.randomMembers(1, (m) => m.state === 'dead')
+    if (dead) void this.pushPull(dead.addr, false).catch(() => {})
   }
 
   /** One full-state exchange over a stream; resolves once the peer's state is merged. */
