@@ -54,6 +54,8 @@ export interface FarmStats {
   startedAt: number
   now: number
   count: number
+  /** Requests held right now by slow or hanging endpoints. */
+  waiting: number
   byNode: Record<string, number>
   byTarget?: Record<string, number>
   targets?: Record<string, TargetStats>
@@ -157,7 +159,7 @@ export function startFarm(opts: FarmOptions = {}): Farm {
   }
 
   const stats = (q: StatsQuery = {}): FarmStats => {
-    const out: FarmStats = { total: counters.total, startedAt: counters.startedAt, now: Date.now(), count, byNode: Object.fromEntries(counters.byNode) }
+    const out: FarmStats = { total: counters.total, startedAt: counters.startedAt, now: Date.now(), count, waiting: waiting.size, byNode: Object.fromEntries(counters.byNode) }
     if (q.target !== undefined) {
       const ep = endpoints.get(q.target)
       out.targets = ep ? { [q.target]: { ...ep.counter.toJSON(), mode: ep.mode ? toSpec(ep.mode) : { mode: 'ok' }, recent: ep.counter.recent() } } : {}
@@ -185,8 +187,13 @@ export function startFarm(opts: FarmOptions = {}): Farm {
     }
   }
 
+  const heal = (ep: Endpoint) => {
+    ep.mode = null
+    ep.flapToken = 0
+  }
+
   const reset = (what: 'all' | 'modes' | 'counters' = 'all') => {
-    if (what !== 'counters') for (const ep of endpoints.values()) (ep.mode = null), (ep.flapToken = 0)
+    if (what !== 'counters') for (const ep of endpoints.values()) heal(ep)
     if (what !== 'modes') {
       counters.clear(Date.now())
       for (const ep of endpoints.values()) ep.counter = new TargetCounter()
@@ -205,7 +212,7 @@ export function startFarm(opts: FarmOptions = {}): Farm {
     const token = (ep.flapToken = ++flapSeq)
     opts.onFlap?.(id, downMs)
     later(downMs, () => {
-      if (ep.flapToken === token) (ep.mode = null), (ep.flapToken = 0)
+      if (ep.flapToken === token) heal(ep)
     })
   }
   const scheduleFlap = () => {
