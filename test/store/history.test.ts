@@ -35,15 +35,16 @@ describe('history store', () => {
     const h = memStore(clock)
     for (let s = 0; s < 120; s++) h.recordCheck('a', check(EPOCH + s * 1000, s % 10 !== 0, 5))
     h.recordCheck('b', check(EPOCH, true, 7))
+    clock.runUntil(2 * MIN)
     const rows = h.minutes('a', EPOCH)
     expect(rows).toEqual([
-      { minute: EPOCH, checks: 60, failures: 6, latencySumMs: 300 },
-      { minute: EPOCH + MIN, checks: 60, failures: 6, latencySumMs: 300 },
+      { start: EPOCH, checks: 60, failures: 6, latencySumMs: 300 },
+      { start: EPOCH + MIN, checks: 60, failures: 6, latencySumMs: 300 },
     ])
-    expect(h.minutes('b', 0)).toEqual([{ minute: EPOCH, checks: 1, failures: 0, latencySumMs: 7 }])
+    expect(h.minutes('b', 0)).toEqual([{ start: EPOCH, checks: 1, failures: 0, latencySumMs: 7 }])
     // Later checks of a flushed minute add to its row.
     h.recordCheck('b', check(EPOCH + 30_000, false, 3))
-    expect(h.minutes('b', 0)).toEqual([{ minute: EPOCH, checks: 2, failures: 1, latencySumMs: 10 }])
+    expect(h.minutes('b', 0)).toEqual([{ start: EPOCH, checks: 2, failures: 1, latencySumMs: 10 }])
     h.close()
   })
 
@@ -89,7 +90,7 @@ describe('history store', () => {
     expect(count()).toBe(2000)
     h.recordCheck('t0', check(EPOCH + 1, false))
     // A read flushes the rest of the batch and the new buffer at once.
-    expect(h.minutes('t0', 0)).toEqual([{ minute: EPOCH, checks: 2, failures: 1, latencySumMs: 20 }])
+    expect(h.minutes('t0', 0)).toEqual([{ start: EPOCH, checks: 2, failures: 1, latencySumMs: 20 }])
     expect(count()).toBe(2500)
     clock.advance(1000)
     expect(count()).toBe(2500)
@@ -112,34 +113,60 @@ describe('history store', () => {
     h.close()
   })
 
-  test('uptime ratios for 1h, 24h and 7d', () => {
+  test('uptime ratios for 1h, 24h and 7d, across minutes and rolled-up hours', () => {
     const clock = new SimClock(EPOCH)
-    const h = memStore(clock, { minuteRetentionMs: 8 * DAY })
+    const h = memStore(clock)
     const now = EPOCH + 8 * DAY
     // 6 days ago: 100 checks, all failed. 12 hours ago: 100 checks, all ok. Last 30 minutes: 90 ok, 10 failed.
     for (let i = 0; i < 100; i++) h.recordCheck('a', check(now - 6 * DAY + i * 1000, false))
     for (let i = 0; i < 100; i++) h.recordCheck('a', check(now - 12 * HOUR + i * 1000, true))
     for (let i = 0; i < 100; i++) h.recordCheck('a', check(now - 30 * MIN + i * 1000, i >= 10))
-    clock.runUntil(8 * DAY)
+    clock.runUntil(8 * DAY) // SimClock's monotonic origin is EPOCH; flushes and roll-ups run on the way
     expect(clock.now()).toBe(now)
     const u = h.uptime('a')
     expect(u.h1).toBeCloseTo(0.9)
     expect(u.h24).toBeCloseTo(190 / 200)
     expect(u.d7).toBeCloseTo(190 / 300)
     expect(h.uptime('nothing')).toEqual({ h1: null, h24: null, d7: null })
+    // Older than 2 hours lives in hours only; every check is counted exactly once.
+    expect(h.minutes('a', 0).reduce((n, r) => n + r.checks, 0)).toBe(100)
+    const hours = h.hours('a', 0)
+    expect(hours.reduce((n, r) => n + r.checks, 0)).toBe(200)
+    expect(hours.map((r) => r.failures)).toEqual([100, 0])
     h.close()
   })
 
-  test('retention deletes old minutes and transitions', () => {
+  test('retention: minutes roll up into hours, hours and transitions expire', () => {
     const clock = new SimClock(EPOCH)
-    const h = memStore(clock, { minuteRetentionMs: 2 * DAY, transitionRetentionMs: 3 * DAY, pruneIntervalMs: HOUR })
+    const h = memStore(clock, { transitionRetentionMs: 10 * DAY })
     h.recordCheck('a', check(EPOCH, true))
     h.recordTransition('a', 'unknown', 'healthy', EPOCH)
-    clock.advance(2 * DAY + HOUR)
+    clock.advance(2 * HOUR + 2 * MIN)
     expect(h.minutes('a', 0)).toEqual([])
+    expect(h.hours('a', 0)).toEqual([{ start: Math.floor(EPOCH / HOUR) * HOUR, checks: 1, failures: 0, latencySumMs: 10 }])
+    expect(h.uptime('a').h24).toBe(1)
+    clock.advance(8 * DAY)
+    expect(h.hours('a', 0)).toEqual([])
     expect(h.recentTransitions('a', 5)).toHaveLength(1)
-    clock.advance(DAY)
+    clock.advance(2 * DAY)
     expect(h.recentTransitions('a', 5)).toEqual([])
+    h.close()
+  })
+
+  test('roll-up moves big minutes in slices and loses nothing', () => {
+    const clock = new SimClock(EPOCH)
+    const db = new Database(':memory:')
+    const h = new HistoryStore(db, { clock, flushSliceRows: 1000 })
+    for (let i = 0; i < 2500; i++) h.recordCheck(`t${String(i).padStart(4, '0')}`, check(EPOCH + 1000, i % 5 === 0))
+    for (let i = 0; i < 2500; i++) h.recordCheck(`t${String(i).padStart(4, '0')}`, check(EPOCH + MIN, true))
+    clock.advance(2 * HOUR + 3 * MIN)
+    const n = (sql: string) => (db.query(sql).get() as { n: number }).n
+    expect(n('SELECT COUNT(*) AS n FROM minutes')).toBe(0)
+    expect(n('SELECT SUM(checks) AS n FROM hours')).toBe(5000)
+    expect(n('SELECT SUM(failures) AS n FROM hours')).toBe(2000)
+    expect(n('SELECT COUNT(*) AS n FROM hours')).toBe(2500)
+    expect(h.uptime('t0000').h24).toBe(1)
+    expect(h.uptime('t0001').h24).toBe(0.5)
     h.close()
   })
 
@@ -160,7 +187,7 @@ describe('history store', () => {
     expect((db.query('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal')
     db.close()
     const h2 = await HistoryStore.open(dir, { clock })
-    expect(h2.minutes('a', 0)).toEqual([{ minute: EPOCH, checks: 2, failures: 1, latencySumMs: 10 }])
+    expect(h2.minutes('a', 0)).toEqual([{ start: EPOCH, checks: 2, failures: 1, latencySumMs: 10 }])
     expect(h2.recentTransitions('a', 5)).toHaveLength(1)
     expect(new TextDecoder().decode(h2.kv.get('replica-id'))).toBe('r-123')
     expect([...(h2.kv.get('snapshot') as Uint8Array)]).toEqual([1, 2, 3, 255])
