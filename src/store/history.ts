@@ -292,26 +292,38 @@ export class HistoryStore {
    * at the top of the hour: up to one hour longer than named.
    */
   uptime(targetId: string): Uptime {
-    this.flush()
     const now = this.clock.now()
+    const pending = this.buffered(targetId)
     const ratio = (windowMs: number): number | null => {
       const from = now - windowMs
-      const row = this.sumWindow.get(targetId, Math.floor(from / MINUTE_MS) * MINUTE_MS, Math.floor(from / HOUR_MS) * HOUR_MS, now)
-      if (!row?.checks) return null
-      return (row.checks - (row.failures ?? 0)) / row.checks
+      const minuteFrom = Math.floor(from / MINUTE_MS) * MINUTE_MS
+      const row = this.sumWindow.get(targetId, minuteFrom, Math.floor(from / HOUR_MS) * HOUR_MS, now)
+      let checks = row?.checks ?? 0
+      let failures = row?.failures ?? 0
+      for (const a of pending) {
+        if (a.minute < minuteFrom) continue
+        checks += a.checks
+        failures += a.failures
+      }
+      if (!checks) return null
+      return (checks - failures) / checks
     }
     return { h1: ratio(HOUR_MS), h24: ratio(DAY_MS), d7: ratio(7 * DAY_MS) }
   }
 
   /** The last `n` transitions of a target, newest first. */
   recentTransitions(targetId: string, n: number): Transition[] {
-    this.flush()
-    return this.db
+    const stored = this.db
       .query<{ at: number; from_status: Status; to_status: Status }, [string, number]>(
         'SELECT at, from_status, to_status FROM transitions WHERE target = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2',
       )
       .all(targetId, n)
-      .map((r) => ({ at: r.at, from: r.from_status, to: r.to_status }))
+      .map((r): Transition => ({ at: r.at, from: r.from_status, to: r.to_status }))
+    // Not yet written ones are the newest; newest first, as they were recorded.
+    const pending: Transition[] = []
+    for (const t of [...this.outTransitions, ...this.transitions]) if (t.target === targetId) pending.push({ at: t.at, from: t.from, to: t.to })
+    if (pending.length === 0) return stored
+    return [...pending.reverse(), ...stored].sort((a, b) => b.at - a.at).slice(0, n)
   }
 
   /** Per-minute aggregates of a target from `sinceMs` (wall-clock), oldest first; for sparklines and the TUI. Minutes are kept for minuteRetentionMs. */
@@ -325,18 +337,41 @@ export class HistoryStore {
   }
 
   private series(table: 'minutes' | 'hours', col: 'minute' | 'hour', stepMs: number, targetId: string, sinceMs: number): Aggregate[] {
-    this.flush()
     const now = this.clock.now()
     // Never walk further back than the table keeps.
     const keep = table === 'minutes' ? this.minuteRetentionMs : this.hourRetentionMs
     const from = Math.floor(Math.max(sinceMs, now - keep - stepMs) / stepMs) * stepMs
-    return this.db
+    const rows = this.db
       .query<{ t: number; checks: number; failures: number; latency_sum: number }, [number, number, string]>(
         `WITH RECURSIVE s(t) AS (SELECT ?1 UNION ALL SELECT t + ${stepMs} FROM s WHERE t + ${stepMs} <= ?2)
          SELECT s.t AS t, checks, failures, latency_sum FROM s JOIN ${table} ON ${table}.${col} = s.t AND ${table}.target = ?3 ORDER BY s.t`,
       )
       .all(from, now, targetId)
-      .map((r) => ({ start: r.t, checks: r.checks, failures: r.failures, latencySumMs: r.latency_sum }))
+      .map((r): Aggregate => ({ start: r.t, checks: r.checks, failures: r.failures, latencySumMs: r.latency_sum }))
+    if (table === 'hours') return rows // buffered checks are minutes; they reach hours only by roll-up
+    const pending = this.buffered(targetId).filter((a) => a.minute >= from && a.minute <= now)
+    if (pending.length === 0) return rows
+    const byStart = new Map(rows.map((r) => [r.start, { ...r }]))
+    for (const a of pending) {
+      const r = byStart.get(a.minute)
+      if (r) {
+        r.checks += a.checks
+        r.failures += a.failures
+        r.latencySumMs += a.latencySum
+      } else byStart.set(a.minute, { start: a.minute, checks: a.checks, failures: a.failures, latencySumMs: a.latencySum })
+    }
+    return [...byStart.values()].sort((a, b) => a.start - b.start)
+  }
+
+  /** A target's checks not yet in the database (buffered, or in the batch being written): O(buffer), no I/O. */
+  private buffered(targetId: string): Agg[] {
+    const out: Agg[] = []
+    for (let i = this.outPos; i < this.outAggs.length; i++) {
+      const a = this.outAggs[i] as Agg
+      if (a.target === targetId) out.push(a)
+    }
+    for (const a of this.aggs.values()) if (a.target === targetId) out.push(a)
+    return out
   }
 
   /** Drops a removed target's history now rather than at retention. */

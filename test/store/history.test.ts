@@ -76,7 +76,7 @@ describe('history store', () => {
     h.close()
   })
 
-  test('a big timed flush is written in slices, one per turn; a read in between sees everything', () => {
+  test('a big timed flush is written in slices, one per turn; reads in between see everything without writing', () => {
     const clock = new SimClock(EPOCH)
     const db = new Database(':memory:')
     const h = new HistoryStore(db, { clock, flushIntervalMs: 10_000, flushSliceRows: 1000, pruneIntervalMs: 1e9 })
@@ -89,11 +89,15 @@ describe('history store', () => {
     clock.step() // next turn: second slice
     expect(count()).toBe(2000)
     h.recordCheck('t0', check(EPOCH + 1, false))
-    // A read flushes the rest of the batch and the new buffer at once.
+    // Reads see the unwritten rest of the batch and the new buffer without writing anything.
     expect(h.minutes('t0', 0)).toEqual([{ start: EPOCH, checks: 2, failures: 1, latencySumMs: 20 }])
+    expect(h.minutes('t2400', 0)).toEqual([{ start: EPOCH, checks: 1, failures: 0, latencySumMs: 10 }])
+    expect(h.uptime('t0').h1).toBe(0.5)
+    expect(count()).toBe(2000)
+    clock.step()
     expect(count()).toBe(2500)
-    clock.advance(1000)
-    expect(count()).toBe(2500)
+    clock.advance(10_000)
+    expect(h.minutes('t0', 0)).toEqual([{ start: EPOCH, checks: 2, failures: 1, latencySumMs: 20 }])
     h.close()
   })
 
@@ -109,6 +113,10 @@ describe('history store', () => {
       { at: EPOCH + 2000, from: 'healthy', to: 'unhealthy' },
     ])
     expect(h.recentTransitions('b', 10)).toHaveLength(1)
+    // Mixed: some written, some still buffered.
+    h.flush()
+    h.recordTransition('a', 'healthy', 'unhealthy', EPOCH + 4000)
+    expect(h.recentTransitions('a', 2).map((t) => t.at)).toEqual([EPOCH + 4000, EPOCH + 3000])
     expect(h.recentTransitions('none', 10)).toEqual([])
     h.close()
   })
