@@ -191,6 +191,16 @@ export class AntiEntropy {
     this.observeStamps(s)
     const changed = this.rep.mergeFull(s)
     if (changed.size > 0) this.hooks.changed(changed)
+    // Adopt the sender's folds of replicas we know no more of than it did.
+    const mine = this.rep.state.ctx
+    for (const [r, upTo] of s.ctx.foldedReplicas())
+      if (r !== this.rep.self && mine.top(r) <= upTo && !mine.foldedReplicas().has(r) && !this.held.holds(r)) {
+        let holds = false
+        for (const es of this.rep.state.store.values()) for (const e of es) if (e.r === r) holds = true
+        if (holds) continue
+        mine.fold(r, upTo, s.ctx.foldedTime(r))
+        this.forget(r)
+      }
     this.releaseHeld()
     return true
   }

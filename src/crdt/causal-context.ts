@@ -30,6 +30,8 @@ export class CausalContext {
   private cloud = new Map<ReplicaId, Set<number>>()
   // Local fold markers: every dot of r at or below the value counts as seen.
   private folded = new Map<ReplicaId, number>()
+  // Wall time (ms) each fold was first made anywhere; markers travel with it and expire by it.
+  private foldedAt = new Map<ReplicaId, number>()
 
   has(r: ReplicaId, n: number): boolean {
     if (n <= (this.max.get(r) ?? 0)) return true
@@ -127,10 +129,20 @@ export class CausalContext {
   }
 
   /** Drops a replica's entry and remembers, locally, that its dots up to `upTo` were seen. */
-  fold(r: ReplicaId, upTo: number): void {
+  fold(r: ReplicaId, upTo: number, atMs: number): void {
     this.max.delete(r)
     this.cloud.delete(r)
     this.folded.set(r, Math.max(upTo, this.folded.get(r) ?? 0))
+    this.foldedAt.set(r, Math.min(atMs, this.foldedAt.get(r) ?? atMs))
+  }
+
+  foldedTime(r: ReplicaId): number {
+    return this.foldedAt.get(r) ?? 0
+  }
+
+  /** Fold markers as [replica, up to, folded at (wall ms)]. */
+  foldMarkers(): Array<[ReplicaId, number, number]> {
+    return [...this.folded].map(([r, m]) => [r, m, this.foldedAt.get(r) ?? 0])
   }
 
   foldedReplicas(): Map<ReplicaId, number> {
@@ -140,13 +152,14 @@ export class CausalContext {
   /** Forgets a fold marker (after its TTL): the replica's old dots no longer count as seen. */
   unfold(r: ReplicaId): void {
     this.folded.delete(r)
+    this.foldedAt.delete(r)
   }
 
   /** Turns a fold marker back into an ordinary entry (the replica's dots turned up again). */
   revive(r: ReplicaId): void {
     const m = this.folded.get(r)
     if (m === undefined) return
-    this.folded.delete(r)
+    this.unfold(r)
     this.addRange(r, 1, m)
   }
 
@@ -155,6 +168,7 @@ export class CausalContext {
     c.max = new Map(this.max)
     for (const [r, s] of this.cloud) c.cloud.set(r, new Set(s))
     c.folded = new Map(this.folded)
+    c.foldedAt = new Map(this.foldedAt)
     return c
   }
 

@@ -42,7 +42,7 @@ export type Decoded =
   | { tag: typeof Tag.SyncRequest; ctx: CausalContext }
   | { tag: typeof Tag.SyncReplyDeltas; deltas: Delta[] }
   | { tag: typeof Tag.SyncReplyFull; state: CausalState }
-  | { tag: typeof Tag.Snapshot; replicaId: string; state: CausalState; folded: Array<[string, number]> }
+  | { tag: typeof Tag.Snapshot; replicaId: string; state: CausalState; folded: Array<[string, number, number]> }
 
 export type DecodeResult = { ok: true; msg: Decoded } | { ok: false; error: string }
 
@@ -64,14 +64,15 @@ export function encodeDelta(d: Delta): Uint8Array {
 export function encodeDigest(tag: typeof Tag.Digest | typeof Tag.SyncRequest, ctx: CausalContext): Uint8Array {
   return cbor.encode([CRDT_PROTOCOL_VERSION, tag, ctx.encode()])
 }
+/** Full state: [context, entries, fold markers]. The markers let a joiner fold dead replicas the sender already folded. */
 export function encodeFull(tag: typeof Tag.Full | typeof Tag.SyncReplyFull, s: CausalState): Uint8Array {
-  return cbor.encode([CRDT_PROTOCOL_VERSION, tag, [s.ctx.encode(), entriesOut(s.store)]])
+  return cbor.encode([CRDT_PROTOCOL_VERSION, tag, [s.ctx.encode(), entriesOut(s.store), s.ctx.foldMarkers()]])
 }
 export function encodeSyncDeltas(ds: Delta[]): Uint8Array {
   return cbor.encode([CRDT_PROTOCOL_VERSION, Tag.SyncReplyDeltas, ds.map(deltaOut)])
 }
-export function encodeSnapshot(replicaId: string, s: CausalState, folded: Map<string, number>): Uint8Array {
-  return cbor.encode([CRDT_PROTOCOL_VERSION, Tag.Snapshot, [replicaId, s.ctx.encode(), entriesOut(s.store), [...folded]]])
+export function encodeSnapshot(replicaId: string, s: CausalState): Uint8Array {
+  return cbor.encode([CRDT_PROTOCOL_VERSION, Tag.Snapshot, [replicaId, s.ctx.encode(), entriesOut(s.store), s.ctx.foldMarkers()]])
 }
 /** Canonical bytes of a state (sorted keys): equal states give equal bytes. Used as a convergence digest. */
 export function canonicalState(s: CausalState): Uint8Array {
@@ -139,9 +140,24 @@ function deltaIn(b: unknown, L: CodecLimits): Delta {
   return d
 }
 
+type Marker = [string, number, number]
+function foldedIn(f: unknown, L: CodecLimits): Marker[] {
+  if (!Array.isArray(f) || f.length > L.maxReplicas) fail('bad fold markers')
+  for (const x of f as unknown[])
+    if (!Array.isArray(x) || x.length !== 3 || typeof x[0] !== 'string' || !isCounter(x[1], L.maxCounter) || !Number.isSafeInteger(x[2]))
+      fail('bad fold marker')
+  return f as Marker[]
+}
+
 function fullIn(b: unknown, L: CodecLimits): CausalState {
-  if (!Array.isArray(b) || b.length !== 2) fail('state malformed')
-  const ctx = ctxIn((b as unknown[])[0], L)
+  if (!Array.isArray(b) || (b.length !== 2 && b.length !== 3)) fail('state malformed')
+  const body = b as unknown[]
+  const ctx = ctxIn(body[0], L)
+  // A marker for a replica the context also lists is inconsistent: markers replace entries.
+  for (const [r, m, at] of body.length === 3 ? foldedIn(body[2], L) : []) {
+    if (ctx.top(r) > 0) fail('fold marker for a replica still in the context')
+    ctx.fold(r, m, at)
+  }
   return { ctx, store: entriesIn((b as unknown[])[1], ctx, L) }
 }
 
@@ -171,9 +187,7 @@ export function decodeMessage(buf: Uint8Array, L: CodecLimits): DecodeResult {
         const [rid, c, es, folded] = body as unknown[]
         if (typeof rid !== 'string' || !Array.isArray(folded)) fail('snapshot malformed')
         const ctx = ctxIn(c, L)
-        const f = (folded as unknown[]).filter(
-          (x): x is [string, number] => Array.isArray(x) && typeof x[0] === 'string' && isCounter(x[1], L.maxCounter),
-        )
+        const f = foldedIn(folded, L)
         return { ok: true, msg: { tag, replicaId: rid as string, state: { ctx, store: entriesIn(es, ctx, L) }, folded: f } }
       }
       default:

@@ -74,7 +74,6 @@ export class ReplicatedState {
   request?: (to: string, payload: Uint8Array) => Promise<Uint8Array>
   private listeners = new Set<(e: ChangeEvent) => void>()
   private shown = new Map<string, string>()
-  private foldedAt = new Map<string, number>()
   private deadSince = new Map<string, number>()
   private deltas?: Counter
   readonly bytes?: Counter
@@ -103,10 +102,7 @@ export class ReplicatedState {
         changed: (keys) => this.emit(keys),
         rejected: (why) => (this.lastRejection = why),
         ownFuture: () => this.reincarnate(),
-        revived: (r) => {
-          this.rep.state.ctx.revive(r)
-          this.foldedAt.delete(r)
-        },
+        revived: (r) => this.rep.state.ctx.revive(r),
       },
       () => opts.clock.monotonic(),
     )
@@ -249,7 +245,7 @@ export class ReplicatedState {
   }
 
   snapshot(): Uint8Array {
-    return encodeSnapshot(this.rep.self, this.rep.state, this.rep.state.ctx.foldedReplicas())
+    return encodeSnapshot(this.rep.self, this.rep.state)
   }
 
   /** Restores a snapshot: adopted whole if it is this replica id's own, else joined as a remote full state. */
@@ -259,7 +255,7 @@ export class ReplicatedState {
     const { replicaId, state, folded } = r.msg
     if (replicaId === this.rep.self && this.rep.state.store.size === 0) {
       this.rep.state = state
-      for (const [rid, upTo] of folded) state.ctx.fold(rid, upTo)
+      for (const [rid, upTo, at] of folded) state.ctx.fold(rid, upTo, at)
       for (const k of state.store.keys()) this.emit(new Set([k]))
       this.ae.observeStamps(state)
       return true
@@ -297,17 +293,13 @@ export class ReplicatedState {
       if (now - (this.deadSince.get(r) ?? now) < this.limits.foldAfterMs) continue
       if (holdsDotsOf(this.rep, r) || this.ae.held.holds(r)) continue
       if (!noPeerIsAhead(r, ctx, this.ae.peers, now, this.limits.peerDigestMaxAgeMs)) continue
-      ctx.fold(r, ctx.top(r))
+      ctx.fold(r, ctx.top(r), this.opts.clock.now())
       this.ae.forget(r)
       this.deadSince.delete(r)
-      this.foldedAt.set(r, now)
       folded.push(r)
     }
-    for (const [r, at] of this.foldedAt)
-      if (now - at > this.limits.foldedTtlMs) {
-        ctx.unfold(r)
-        this.foldedAt.delete(r)
-      }
+    // Markers expire by the wall time of the first fold, wherever it was made, so passing them on does not renew them.
+    for (const [r, , at] of ctx.foldMarkers()) if (this.opts.clock.now() - at > this.limits.foldedTtlMs) ctx.unfold(r)
     return { reminted, folded }
   }
 
