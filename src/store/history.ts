@@ -297,7 +297,9 @@ export class HistoryStore {
     const ratio = (windowMs: number): number | null => {
       const from = now - windowMs
       const minuteFrom = Math.floor(from / MINUTE_MS) * MINUTE_MS
-      const row = this.sumWindow.get(targetId, minuteFrom, Math.floor(from / HOUR_MS) * HOUR_MS, now)
+      // Minutes older than the retention are in hours: walk only the minutes that can exist.
+      const walkFrom = Math.max(minuteFrom, Math.floor((now - this.minuteRetentionMs) / MINUTE_MS) * MINUTE_MS - MINUTE_MS)
+      const row = this.sumWindow.get(targetId, walkFrom, Math.floor(from / HOUR_MS) * HOUR_MS, now)
       let checks = row?.checks ?? 0
       let failures = row?.failures ?? 0
       for (const a of pending) {
