@@ -47,7 +47,7 @@ if (!bin) {
   if (err) throw new Error(err)
 }
 const api = startFakeApi({ targets: TARGETS, eventsPerSec: EVENTS, members: 5 })
-const s = TmuxSession.start('bench', `exec env TERM=${TERM} LANG=C.UTF-8 ${bin} tui --http ${api.url.replace('http://', '')}`, 120, 35)
+const s = TmuxSession.start('bench', `exec env TERM=${TERM} LANG=C.UTF-8 HECK_TUI_TRACE=${join(dir, 'trace.json')} ${bin} tui --http ${api.url.replace('http://', '')}`, 120, 35)
 const pid = Number(Bun.spawnSync(['tmux', '-L', (await import('../test/tui/tmux-driver.ts')).SOCKET, 'display-message', '-p', '-t', 'bench', '#{pane_pid}']).stdout.toString().trim())
 
 const footer = (screen: string) => screen.trimEnd().split('\n').at(-1) ?? ''
@@ -73,27 +73,28 @@ try {
   await Bun.sleep(SECONDS * 1000)
   const idlePct = ((cpuSeconds(pid) - c0) / ((performance.now() - w0) / 1000)) * 100
 
-  const jLat: number[] = []
-  for (let i = 0; i < 40; i++) {
-    const before = rowNo(s.capture())
-    jLat.push(await timeKey('j', (x) => rowNo(x) === before + 1))
-    await Bun.sleep(150)
-  }
   const titles: Record<string, string> = { id: 'ID', status: 'STATUS', owner: 'OWNER', latency: 'LATENCY', since: 'SINCE', error: 'LAST ERROR' }
   const order = ['id', 'status', 'owner', 'latency', 'since', 'error']
   const sLat: number[] = []
   // Starts at status ascending; each s moves to the next (column, direction).
   let key = 'status'
-  let dir = 1
-  for (let i = 0; i < 12; i++) {
-    if (dir === 1) dir = -1
+  let sortDir = 1
+  // 10 presses: status▼, owner▲ … error▼, id▲. Ending on id keeps row numbers stable under status churn for the j test.
+  for (let i = 0; i < 10; i++) {
+    if (sortDir === 1) sortDir = -1
     else {
       key = order[(order.indexOf(key) + 1) % order.length] as string
-      dir = 1
+      sortDir = 1
     }
-    const mark = `${titles[key]}${dir === 1 ? '▲' : '▼'}`
+    const mark = `${titles[key]}${sortDir === 1 ? '▲' : '▼'}`
     sLat.push(await timeKey('s', (x) => (x.split('\n')[2] ?? '').includes(mark)))
     await Bun.sleep(200)
+  }
+  const jLat: number[] = []
+  for (let i = 0; i < 40; i++) {
+    const before = rowNo(s.capture())
+    jLat.push(await timeKey('j', (x) => rowNo(x) === before + 1))
+    await Bun.sleep(150)
   }
   const uLat: number[] = []
   for (let i = 0; i < 10; i++) {
@@ -150,6 +151,13 @@ try {
     if (alive) await Bun.sleep(20)
   }
   console.log(alive ? 'warning: TUI did not exit on q within 5 s' : `q → process gone in ${(performance.now() - q0).toFixed(0)} ms`)
+  try {
+    const t = JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8')) as { keyToFrameMs: number[]; frameMs: number[] }
+    console.log(`inside the TUI, key received → its frame written: ${summary(t.keyToFrameMs)}`)
+    console.log(`inside the TUI, cost of one frame (all frames):    ${summary(t.frameMs)}`)
+  } catch (e) {
+    console.log(`no trace: ${e instanceof Error ? e.message : String(e)}`)
+  }
 } finally {
   s.kill()
   TmuxSession.shutdown()

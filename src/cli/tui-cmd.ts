@@ -51,5 +51,7 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
   const noColor = (process.env.NO_COLOR ?? '') !== ''
   // Loaded here so commands that never draw do not pay for blessed.
   const { runApp } = await import('../tui/app.ts')
-  return runApp({ baseUrl: opts.baseUrl.replace(/\/$/, ''), clock: realClock, noColor, ...(opts.demo ? { demo: opts.demo } : {}), ...(opts.title ? { title: opts.title } : {}) })
+  // HECK_TUI_TRACE=FILE: frame timings written on exit, for bench/tui.ts.
+  const tracePath = process.env.HECK_TUI_TRACE || undefined
+  return runApp({ baseUrl: opts.baseUrl.replace(/\/$/, ''), clock: realClock, noColor, ...(tracePath ? { tracePath } : {}), ...(opts.demo ? { demo: opts.demo } : {}), ...(opts.title ? { title: opts.title } : {}) })
 }

@@ -6,6 +6,7 @@
  * exit path (q, signals, uncaught errors).
  */
 import blessed from 'blessed'
+import { writeFileSync } from 'node:fs'
 import type { Clock } from '../runtime/clock.ts'
 import { TuiClient } from './client.ts'
 import { bold, escapeTags, paint } from './format.ts'
@@ -31,6 +32,8 @@ export interface AppOptions {
   /** Shortest gap between frames driven by data (ms); key presses draw at once. Default 100 (10 fps). */
   minFrameMs?: number
   pollIntervalMs?: number
+  /** When set, frame timings are written here on exit (for bench/tui.ts): one JSON object. */
+  tracePath?: string
 }
 
 /** Runs the UI until the person quits; resolves with the exit code. The screen is always restored. */
@@ -97,6 +100,13 @@ export function runApp(opts: AppOptions): Promise<number> {
         // Restoring must never throw on the way out.
       }
       if (message) process.stderr.write(`${message}\n`)
+      if (trace && opts.tracePath) {
+        try {
+          writeFileSync(opts.tracePath, JSON.stringify({ keyToFrameMs: trace.keyToFrameMs, frameMs: trace.frameMs }))
+        } catch {
+          // Tracing is best effort.
+        }
+      }
       resolveExit(code)
     }
     const onSignal = () => finish(0)
@@ -130,11 +140,21 @@ export function runApp(opts: AppOptions): Promise<number> {
       })
     }
 
+    // Timings for bench/tui.ts: key received → its frame written, and the cost of every frame.
+    const trace = opts.tracePath ? { keyToFrameMs: [] as number[], frameMs: [] as number[], pendingKeys: [] as number[] } : null
+
     function draw() {
       immediate = false
       if (finished) return
       try {
+        const t0 = opts.clock.monotonic()
         render()
+        if (trace) {
+          const t1 = opts.clock.monotonic()
+          trace.frameMs.push(t1 - t0)
+          for (const k of trace.pendingKeys) trace.keyToFrameMs.push(t1 - k)
+          trace.pendingKeys.length = 0
+        }
       } catch (e) {
         onCrash(e)
       }
@@ -216,6 +236,7 @@ export function runApp(opts: AppOptions): Promise<number> {
     screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string } | undefined) => {
       const name = key?.full || key?.name || ch
       if (!name || name === 'return' || name === 'linefeed') return
+      trace?.pendingKeys.push(opts.clock.monotonic())
       if (!ui.editingFilter && !ui.helpOpen && opts.demo && (name === 'K' || name === 'R' || name === 'F')) {
         demoKey(name)
         return

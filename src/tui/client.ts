@@ -14,7 +14,7 @@ export interface ClientOptions {
   baseUrl: string
   clock: Clock
   onChange: () => void
-  /** How often health, members and metrics are re-read (ms); events arrive in between. Default 2000. */
+  /** How often health, members and metrics are re-read (ms), at least; events arrive in between. Default 2000; slower for large clusters (healthIntervalMs). */
   pollIntervalMs?: number
   /** How often the open detail pane is re-read (ms). Default 1000. */
   detailIntervalMs?: number
@@ -47,8 +47,9 @@ export class TuiClient {
   }
 
   start(): void {
-    this.loop(() => this.poll(), this.pollMs)
-    this.loop(() => this.pollDetail(), this.detailMs)
+    // The second poll comes sooner, so rates (checks/s, gossip) show within half a second.
+    this.loop(() => this.poll(), () => this.healthIntervalMs(), Math.min(500, this.pollMs))
+    this.loop(() => this.pollDetail(), () => this.detailMs)
     void this.follow()
   }
 
@@ -70,11 +71,21 @@ export class TuiClient {
     return this.poll()
   }
 
-  private loop(fn: () => Promise<void>, everyMs: number): void {
+  /**
+   * Large clusters are re-read less often (0.5 ms per target, up to 10 s): the full
+   * answer costs both sides CPU, and status changes arrive as events in between.
+   */
+  healthIntervalMs(): number {
+    return Math.min(10_000, Math.max(this.pollMs, this.state.targets.size / 2))
+  }
+
+  private loop(fn: () => Promise<void>, everyMs: () => number, firstGapMs?: number): void {
+    let first = true
     const tick = async () => {
       if (this.stopped) return
       await fn()
-      if (!this.stopped) this.timer(everyMs, tick)
+      if (!this.stopped) this.timer(first && firstGapMs !== undefined ? firstGapMs : everyMs(), tick)
+      first = false
     }
     void tick()
   }
