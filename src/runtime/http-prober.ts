@@ -81,8 +81,26 @@ async function probeHttp(target: Target, check: HttpCheck, headers: Record<strin
 async function discard(res: Response): Promise<void> {
   if (!res.body) return
   const len = Number(res.headers.get('content-length') ?? Number.NaN)
-  if (len >= 0 && len <= DRAIN_MAX_BYTES) await res.arrayBuffer()
-  else await res.body.cancel()
+  if (len >= 0 && len <= DRAIN_MAX_BYTES) {
+    await res.arrayBuffer()
+    return
+  }
+  if (len > DRAIN_MAX_BYTES) {
+    await res.body.cancel()
+    return
+  }
+  // Unsized (chunked): drain while it stays small, so the connection survives; give up past the cap.
+  const reader = res.body.getReader()
+  let bytes = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return
+    bytes += value.byteLength
+    if (bytes > DRAIN_MAX_BYTES) {
+      await reader.cancel()
+      return
+    }
+  }
 }
 
 async function readCapped(res: Response, max: number): Promise<string> {

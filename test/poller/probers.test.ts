@@ -29,6 +29,17 @@ beforeAll(() => {
       }
       if (path === '/big') return new Response('x'.repeat(200_000) + 'needle')
       if (path === '/method') return new Response(req.method)
+      if (path === '/chunked') {
+        return new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(new TextEncoder().encode('o'))
+              c.enqueue(new TextEncoder().encode('k'))
+              c.close()
+            },
+          }),
+        )
+      }
       return new Response('nope', { status: 404 })
     },
   })
@@ -113,6 +124,13 @@ describe('http prober', () => {
     ports.clear()
     for (let i = 0; i < n; i++) expect((await probe(http('/ok', { connection: 'reuse' }))).ok).toBe(true)
     expect(ports.size).toBeLessThanOrEqual(2)
+  })
+
+  test('a small chunked body is drained, so the connection is still reused', async () => {
+    ports.clear()
+    for (let i = 0; i < 10; i++) expect((await probe(http('/chunked'))).ok).toBe(true)
+    expect(ports.size).toBeLessThanOrEqual(2)
+    expect((await probe(http('/chunked', { expect: { status: [], bodyContains: 'ok' } }))).ok).toBe(true)
   })
 })
 
