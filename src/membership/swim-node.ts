@@ -17,6 +17,9 @@ export class SwimNode extends Swim {
 
   /** Begins probing and gossiping. Call once, before or after join. */
   start(): void {
+    // Announce ourselves (memberlist setAlive): peers that miss the seed's relay of our
+    // alive still hear it first-hand once join has told us who is there.
+    this.broadcast(this.name, this.aliveMsg())
     this.startLoops()
   }
 

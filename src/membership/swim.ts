@@ -30,6 +30,8 @@ export interface SwimOptions {
   /** false runs plain SWIM: no health scaling, fixed suspicion timeout, no buddy. Default true. */
   lifeguard?: boolean
   log?: LogFn
+  /** Where to count bytes and drops; the facade passes one that feeds metrics. */
+  stats?: SwimStats
 }
 
 interface AckWaiter {
@@ -41,7 +43,7 @@ interface AckWaiter {
 const USER_MSG_OVERHEAD = 6
 
 export class Swim extends SwimState {
-  readonly stats: SwimStats = { bytesIn: 0, bytesOut: 0, drops: new Map() }
+  readonly stats: SwimStats
   readonly queue = new BroadcastQueue()
   readonly transport: Transport
   readonly codec: SwimCodec
@@ -57,6 +59,7 @@ export class Swim extends SwimState {
 
   constructor(opts: SwimOptions) {
     super(opts.name, opts.transport.localAddr, opts.meta ?? {}, opts.config, opts.clock, opts.lifeguard ?? true, opts.log)
+    this.stats = opts.stats ?? { bytesIn: 0, bytesOut: 0, drops: new Map() }
     this.transport = opts.transport
     this.codec = opts.codec
     this.delegate = opts.delegate

@@ -165,7 +165,7 @@ describe('SWIM simulation', () => {
   }
 
   const big = !!process.env.SIM_BIG
-  if (!big) console.log('SKIP: 1,000-node join storm and crash (about 3 minutes on 2 cores); set SIM_BIG=1 to run it')
+  if (!big) console.log('SKIP: 1,000-node join storm and crash (about 6 minutes on the shared 2 cores); set SIM_BIG=1 to run it')
   test.skipIf(!big)('1,000 nodes: join storm converges, a crash is seen by all', () =>
     scenario('1000 nodes', async (seed) => {
       const wall = performance.now()
