@@ -32,6 +32,7 @@ export class TuiClient {
   private cancels = new Set<() => void>()
   private sseAbort: AbortController | null = null
   private detailId: string | null = null
+  private refreshSoon = false
   private lastCounters: { at: number; checks?: number; gossip?: number } | null = null
   private readonly fetch: typeof fetch
   private readonly pollMs: number
@@ -250,6 +251,14 @@ export class TuiClient {
       this.log({ at, kind: 'member', state, text: `member ${name} ${prev ? `${prev} → ` : ''}${state}` })
     } else if (event === 'target') {
       this.log({ at, kind: 'target', text: `target ${str(d.id) ?? '?'} ${str(d.action) ?? 'changed'}` })
+      // Added or removed targets show up at the next poll; bring it forward, once per burst.
+      if (!this.refreshSoon) {
+        this.refreshSoon = true
+        this.timer(300, () => {
+          this.refreshSoon = false
+          void this.poll()
+        })
+      }
     } else if (event === 'dropped') {
       this.log({ at, kind: 'info', text: `event stream: ${String(d.count)} events dropped (TUI too slow)` })
     } else {
