@@ -61,8 +61,9 @@ const deltaOut = (d: Delta): WireDelta => [d.origin, d.lo, d.hi, d.ctx.encode(),
 export function encodeDelta(d: Delta): Uint8Array {
   return cbor.encode([CRDT_PROTOCOL_VERSION, Tag.Delta, deltaOut(d)])
 }
+/** A digest is the causal context plus fold markers, so a peer does not resend what we folded. */
 export function encodeDigest(tag: typeof Tag.Digest | typeof Tag.SyncRequest, ctx: CausalContext): Uint8Array {
-  return cbor.encode([CRDT_PROTOCOL_VERSION, tag, ctx.encode()])
+  return cbor.encode([CRDT_PROTOCOL_VERSION, tag, [ctx.encode(), ctx.foldMarkers()]])
 }
 /** Full state: [context, entries, fold markers]. The markers let a joiner fold dead replicas the sender already folded. */
 export function encodeFull(tag: typeof Tag.Full | typeof Tag.SyncReplyFull, s: CausalState): Uint8Array {
@@ -174,8 +175,16 @@ export function decodeMessage(buf: Uint8Array, L: CodecLimits): DecodeResult {
       case Tag.Delta:
         return { ok: true, msg: { tag, delta: deltaIn(body, L) } }
       case Tag.Digest:
-      case Tag.SyncRequest:
-        return { ok: true, msg: { tag, ctx: ctxIn(body, L) } }
+      case Tag.SyncRequest: {
+        if (!Array.isArray(body) || body.length !== 2) fail('digest malformed')
+        const [c, f] = body as unknown[]
+        const ctx = ctxIn(c, L)
+        for (const [r, m, at] of foldedIn(f, L)) {
+          if (ctx.top(r) > 0) fail('fold marker for a replica still in the context')
+          ctx.fold(r, m, at)
+        }
+        return { ok: true, msg: { tag, ctx } }
+      }
       case Tag.Full:
       case Tag.SyncReplyFull:
         return { ok: true, msg: { tag, state: fullIn(body, L) } }
