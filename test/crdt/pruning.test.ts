@@ -66,6 +66,17 @@ describe('pruning', () => {
       expect(x.target('t1')?.contributors).toEqual(['c'])
       expect(x.health('t1')?.status).toBe('up')
     }
+    // Digests carry the fold markers: a peer that folded c is not sent c's history again.
+    const lone = mkReplica('d', clock, L).rs
+    lone.ae.mergeFull(cloneState(b.rep.state))
+    const ask = lone.ae.applyMessage('b', b.ae.digest(Tag.Digest))
+    expect(ask?.tag).toBe(Tag.Digest)
+    expect(b.ae.applyMessage('a', a.ae.syncReply(b.rep.state.ctx))?.tag).toBe(Tag.SyncReplyDeltas)
+    expect(lone.rep.state.ctx.foldedReplicas().get('c#1')).toBe(2) // adopted from b's full state
+    const viaWire = mkReplica('e', clock, L).rs
+    expect(viaWire.ae.applyMessage('a', a.ae.fullState(Tag.Full))?.tag).toBe(Tag.Full)
+    expect(viaWire.rep.state.ctx.foldedReplicas().get('c#1')).toBe(2) // markers travel on the wire too
+    expect(viaWire.rep.state.ctx.replicas()).toEqual(['a#1'])
     // A late delta of c, or a full state from a peer that never folded it, changes nothing.
     const before = hex(a.rep.state)
     for (const d of late) expect(a.ae.receiveDelta(d)).toBe('duplicate')
