@@ -85,7 +85,9 @@ export class SwimNode extends Swim {
       case MsgTag.Ping:
         // A ping for another name reached a reused address: stay silent.
         if (m.target !== this.name) return this.drop('misdirected')
-        return this.send(from, [{ t: MsgTag.Ack, seq: m.seq }])
+        this.send(from, [{ t: MsgTag.Ack, seq: m.seq }])
+        if (!this.members.has(m.from) && m.from !== this.name) this.syncWithStranger(m.from, m.addr)
+        return
       case MsgTag.PingReq:
         return this.pingOnBehalf(from, m)
       case MsgTag.Ack:
@@ -106,6 +108,21 @@ export class SwimNode extends Swim {
       default:
         return this.drop('unexpected')
     }
+  }
+
+  private readonly syncing = new Set<string>()
+
+  /**
+   * A probe from a member we never heard of means the gossip about it missed us (with
+   * a small retransmit limit it can, at a few percent per join): a push/pull repairs
+   * that now instead of at the next periodic exchange. One at a time per stranger.
+   */
+  private syncWithStranger(name: string, addr: string): void {
+    if (this.syncing.has(name) || this.leaving || this.isStopped) return
+    this.syncing.add(name)
+    void this.pushPull(addr, false)
+      .catch(() => {})
+      .finally(() => this.syncing.delete(name))
   }
 
   private nameOf(addr: string): string {

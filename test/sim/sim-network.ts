@@ -40,6 +40,8 @@ export class SimNetwork {
   readonly endpoints = new Map<Addr, Endpoint>()
   /** Directed cuts: "a>b" means packets from a never reach b. */
   private cuts = new Set<string>()
+  /** Nodes whose datagrams are all dropped, in and out, while streams still work (a UDP-blocking firewall). */
+  readonly udpBlocked = new Set<Addr>()
   packetsSent = 0
   packetsDelivered = 0
 
@@ -142,7 +144,7 @@ export class SimNetwork {
   send(from: Addr, to: Addr, data: Uint8Array): void {
     this.packetsSent++
     const dst = this.reachable(from, to)
-    if (!dst || this.rng.next() < this.conditions.loss) return
+    if (!dst || this.udpBlocked.has(from) || this.udpBlocked.has(to) || this.rng.next() < this.conditions.loss) return
     const copies = this.rng.next() < this.conditions.duplicate ? 2 : 1
     for (let i = 0; i < copies; i++) {
       this.deliverAt(dst, this.delay(), () => {

@@ -7,6 +7,7 @@
 import { SwimCodec } from '../../src/codec/swim-envelope.ts'
 import { profile, type ProfileName, type SwimConfig } from '../../src/membership/config.ts'
 import { SwimNode } from '../../src/membership/swim-node.ts'
+import type { SwimOptions } from '../../src/membership/swim.ts'
 import { SeededRng } from '../../src/runtime/rng.ts'
 import { SimClock } from './sim-clock.ts'
 import { SimNetwork } from './sim-network.ts'
@@ -38,32 +39,38 @@ export class SwimCluster {
   constructor(readonly opts: ClusterOptions) {
     this.rng = new SeededRng(opts.seed)
     this.net = new SimNetwork(this.clock, this.rng.fork('net'))
-    const cfg = profile(opts.profile ?? 'lan', opts.config)
-    for (let i = 0; i < opts.n; i++) {
-      const name = `n${i}`
-      const addr = `10.0.${i >> 8}.${i & 255}:7946`
-      const node = new SwimNode({
-        name,
-        config: cfg,
-        clock: this.net.nodeClock(addr),
-        rng: this.rng.fork(name),
-        transport: this.net.transport(addr),
-        codec: this.codec,
-        meta: { http: `${addr.split(':')[0]}:8080` },
-        lifeguard: opts.lifeguard ?? true,
-      })
-      node.onChange((m, prev) => {
-        const t = this.clock.monotonic()
-        if (opts.log !== false) this.events.push(`${t.toFixed(1)} ${name} ${m.name} ${prev ?? '-'}>${m.state}#${m.incarnation}`)
-        if (m.state === 'dead') {
-          if (!this.crashed.has(m.name) && !this.leftNodes.has(m.name)) this.falsePositives.push(`${name}>${m.name}@${t}`)
-          let seen = this.deadSeen.get(m.name)
-          if (!seen) this.deadSeen.set(m.name, (seen = new Map()))
-          if (!seen.has(name)) seen.set(name, t)
-        }
-      })
-      this.nodes.push(node)
-    }
+    this.cfg = profile(opts.profile ?? 'lan', opts.config)
+    for (let i = 0; i < opts.n; i++) this.addNode(`n${i}`, `10.0.${i >> 8}.${i & 255}:7946`)
+  }
+
+  private readonly cfg: SwimConfig
+
+  /** Adds a node (not started); also used to bring a name back from a new address. */
+  addNode(name: string, addr: string, extra: Partial<SwimOptions> = {}): SwimNode {
+    const opts = this.opts
+    const node = new SwimNode({
+      name,
+      config: this.cfg,
+      clock: this.net.nodeClock(addr),
+      rng: this.rng.fork(`${name}@${addr}`),
+      transport: this.net.transport(addr),
+      codec: this.codec,
+      meta: { http: `${addr.split(':')[0]}:8080` },
+      lifeguard: opts.lifeguard ?? true,
+      ...extra,
+    })
+    node.onChange((m, prev) => {
+      const t = this.clock.monotonic()
+      if (opts.log !== false) this.events.push(`${t.toFixed(1)} ${name} ${m.name} ${prev ?? '-'}>${m.state}#${m.incarnation}`)
+      if (m.state === 'dead') {
+        if (!this.crashed.has(m.name) && !this.leftNodes.has(m.name)) this.falsePositives.push(`${name}>${m.name}@${t}`)
+        let seen = this.deadSeen.get(m.name)
+        if (!seen) this.deadSeen.set(m.name, (seen = new Map()))
+        if (!seen.has(name)) seen.set(name, t)
+      }
+    })
+    this.nodes.push(node)
+    return node
   }
 
   node(i: number): SwimNode {
