@@ -167,7 +167,7 @@ export function runApp(opts: AppOptions): Promise<number> {
       const W = (screen.width as number) || 80
       const H = (screen.height as number) || 24
       const L = computeLayout(W, H, ui.detailOpen && ui.view === 'targets')
-      header.setContent(headerLines(state, headerStats(state), now, noColor, opts.title ?? 'heck').join('\n'))
+      header.setContent(headerLines(state, headerStats(state), now, noColor, opts.title ?? 'heck', W).join('\n'))
       place(footer, L.footer)
       if (L.tooSmall) {
         for (const b of [main, detail, log]) b.hide()
@@ -229,7 +229,8 @@ export function runApp(opts: AppOptions): Promise<number> {
       const members = client.state.members?.length ?? 0
       const view = ui.view === 'targets' ? `Targets ${shown ? ui.selected + 1 : 0}/${shown}${shown !== total ? ` of ${total}` : ''}` : `Members ${members ? ui.memberSelected + 1 : 0}/${members}`
       const flags = [ui.filter ? `filter "${escapeTags(ui.filter)}"` : '', ui.unhealthyOnly ? 'unhealthy only' : '', `sort ${ui.sortKey} ${ui.sortDir === 1 ? '▲' : '▼'}`].filter(Boolean).join(' · ')
-      const keys = `Tab view  / filter  u unhealthy  s sort  Enter detail  ? help  q quit${opts.demo ? '  K/R/F demo' : ''}`
+      // Most important first: a narrow terminal cuts the end of the line.
+      const keys = `? help  q quit  Tab view  / filter  u unhealthy  s sort  Enter detail${opts.demo ? '  K/R/F demo' : ''}`
       return `${bold(view, noColor)} · ${flags}  ${paint(keys, 'gray', noColor)}`
     }
 

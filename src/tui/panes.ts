@@ -25,12 +25,15 @@ export function headerStats(state: TuiState): HeaderStats {
   return { members, targets }
 }
 
-export function headerLines(state: TuiState, stats: HeaderStats, now: number, noColor: boolean, title = 'heck'): string[] {
+/** `width` drops the agent's address from the first line when the terminal is too narrow for it. */
+export function headerLines(state: TuiState, stats: HeaderStats, now: number, noColor: boolean, title = 'heck', width = 200): string[] {
   const conn = state.connected ? paint('connected', 'green', noColor) : paint('disconnected', 'red', noColor)
   const node = escapeTags(state.node ?? DASH)
   const rates = `${formatCount(state.checksPerSec)} checks/s  gossip ${formatRate(state.gossipBytesPerSec)}  data ${state.newestDataAt === null ? DASH : `${formatAge(state.newestDataAt, now)} old`}`
   const problem = state.lastError && !state.connected ? `  ${escapeTags(clean(state.lastError)).slice(0, 60)}` : ''
-  const first = `${bold(escapeTags(title), noColor)}  node ${bold(node, noColor)} @ ${escapeTags(state.source)}  ${conn}${problem}  │ ${rates}`
+  const plainLength = title.length + node.length + state.source.length + rates.length + 30
+  const where = plainLength <= width ? ` @ ${escapeTags(state.source)}` : ''
+  const first = `${bold(escapeTags(title), noColor)}  node ${bold(node, noColor)}${where}  ${conn}${problem}  │ ${rates}`
   const m = stats.members
   const members = m
     ? `members ${paint(`${m.alive} alive`, 'green', noColor)} ${paint(`${m.suspect} suspect`, 'yellow', noColor)} ${paint(`${m.dead} dead`, 'red', noColor)} ${paint(`${m.left} left`, 'gray', noColor)}`
@@ -91,7 +94,7 @@ export function detailLines(d: TuiDetail | null, id: string | null, width: numbe
   out.push('')
   out.push(bold('owners (priority order)', noColor))
   if (!d.owners || d.owners.length === 0) out.push(`  ${DASH}`)
-  else d.owners.forEach((o, i) => out.push(`  ${i + 1}. ${escapeTags(o)}${i === 0 ? ' (checks it)' : ''}`))
+  else d.owners.forEach((o, i) => out.push(`  ${i + 1}. ${escapeTags(o)}${o === d.owner ? ' (checks it now)' : ''}`))
   out.push('')
   const lat = d.recent.map((r) => r.latencyMs)
   const nums = lat.filter((v): v is number => v !== null)

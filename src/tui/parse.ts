@@ -95,6 +95,7 @@ export function parseDetail(body: unknown): TuiDetail | null {
     status: str(t.status) ?? 'unknown',
     since: num(t.since),
     owners: Array.isArray(t.owners) ? t.owners.filter((o): o is string => typeof o === 'string') : null,
+    owner: str(t.owner),
     recent,
     transitions,
     check: describeCheck(t.definition),

@@ -51,6 +51,8 @@ export interface TuiDetail {
   status: string
   since: number | null
   owners: string[] | null
+  /** The owner checking it now (the first live one), when the agent says. */
+  owner: string | null
   /** Oldest first. */
   recent: TuiResult[]
   transitions: Array<{ at: number; from: string; to: string }>

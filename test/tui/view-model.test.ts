@@ -189,6 +189,7 @@ describe('panes', () => {
     expect(a).toContain('node - @ http://h  disconnected')
     expect(a).toContain('- checks/s  gossip -  data -')
     expect(b).toContain('members -')
+    expect(headerLines(s, headerStats(s), 0, true, 'heck', 40)[0]).not.toContain('@')
   })
   test('members: state coloured, missing fields as "-"', () => {
     const lines = memberLines(state().members, 0, 0, 10, 100, false)
@@ -204,6 +205,7 @@ describe('panes', () => {
         status: 'unhealthy',
         since: 5000,
         owners: ['n1', 'n2', 'n3'],
+        owner: 'n1',
         recent: [10, 20, 30].map((l, i) => ({ ok: i < 2, latencyMs: l, statusCode: 200, error: i === 2 ? 'boom' : null, checkedAt: 8000 + i * 1000, checker: 'n1' })),
         transitions: [{ at: 9000, from: 'healthy', to: 'unhealthy' }],
         check: 'GET http://a/healthz',
@@ -213,7 +215,7 @@ describe('panes', () => {
       11_000,
       true,
     ).join('\n')
-    expect(lines).toMatch(/1\. n1 \(checks it\)\n {2}2\. n2\n {2}3\. n3/)
+    expect(lines).toMatch(/1\. n1 \(checks it now\)\n {2}2\. n2\n {2}3\. n3/)
     expect(lines).toContain('▁▅█')
     expect(lines).toMatch(/fail +1s ago +30ms 200 n1 boom/)
     expect(lines).toContain('healthy → unhealthy')
