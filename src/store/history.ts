@@ -14,10 +14,10 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CheckResult, Status } from '../config/types.ts'
 import type { Cancel, Clock } from '../runtime/clock.ts'
+import { type Agg, byKey, DAY_MS, HOUR_MS, type HistorySql, MINUTE_MS, openHistorySql, type TransitionRow } from './history-sql.ts'
+import { type KvStore, openKv } from './kv.ts'
 
-const MINUTE_MS = 60_000
-const HOUR_MS = 60 * MINUTE_MS
-const DAY_MS = 24 * HOUR_MS
+export type { KvStore } from './kv.ts'
 
 export interface HistoryOptions {
   clock: Clock
@@ -71,46 +71,6 @@ export interface Uptime {
   d7: number | null
 }
 
-/** A small persistent key/value map; values are bytes or text. */
-export interface KvStore {
-  get(key: string): Uint8Array | undefined
-  put(key: string, value: Uint8Array | string): void
-  delete(key: string): void
-}
-
-interface Agg {
-  target: string
-  minute: number
-  checks: number
-  failures: number
-  latencySum: number
-}
-
-// Aggregates are keyed (time, target), not (target, time): every flush then writes at the end of the
-// B-tree, a few pages for all targets, instead of one random page per target. Keyed by target first,
-// 10,000 targets took about 430 ms per flush once the table held a million rows (the default 2 MB page
-// cache thrashing); per-target reads instead do one point lookup per minute or hour of their window.
-const SCHEMA_VERSION = 2
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS transitions (
-  target TEXT NOT NULL, at INTEGER NOT NULL, from_status TEXT NOT NULL, to_status TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS transitions_target_at ON transitions (target, at);
-CREATE INDEX IF NOT EXISTS transitions_at ON transitions (at);
-CREATE TABLE IF NOT EXISTS minutes (
-  minute INTEGER NOT NULL, target TEXT NOT NULL, checks INTEGER NOT NULL, failures INTEGER NOT NULL, latency_sum REAL NOT NULL,
-  PRIMARY KEY (minute, target)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS hours (
-  hour INTEGER NOT NULL, target TEXT NOT NULL, checks INTEGER NOT NULL, failures INTEGER NOT NULL, latency_sum REAL NOT NULL,
-  PRIMARY KEY (hour, target)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-`
-
-/** (minute, target) order: the order of the minutes table's key. */
-const byKey = (a: Agg, b: Agg): number => a.minute - b.minute || (a.target < b.target ? -1 : a.target > b.target ? 1 : 0)
-
 export class HistoryStore {
   readonly kv: KvStore
   private readonly clock: Clock
@@ -119,18 +79,14 @@ export class HistoryStore {
   private readonly transitionRetentionMs: number
   private readonly minuteRetentionMs: number
   private readonly hourRetentionMs: number
-  private readonly sumWindow
-  private readonly oldestMinute: () => number | null
-  /** Moves up to flushSliceRows targets' rows of `minute` into their hour. */
-  private readonly rollMinute: (minute: number) => void
-  private readonly expire: (hourCutoff: number, transitionCutoff: number) => void
+  private readonly sql: HistorySql
   private readonly pruneIntervalMs: number
   private aggs = new Map<string, Agg>()
-  private transitions: Array<{ target: string } & Transition> = []
+  private transitions: TransitionRow[] = []
   private readonly flushSliceRows: number
   // The batch the timed flush is writing, slice by slice.
   private outAggs: Agg[] = []
-  private outTransitions: Array<{ target: string } & Transition> = []
+  private outTransitions: TransitionRow[] = []
   private outPos = 0
   private sliceTimer: Cancel | null = null
   private flushTimer: Cancel | null = null
@@ -138,9 +94,6 @@ export class HistoryStore {
   private earlyFlush: Cancel | null = null
   private closed = false
   private readonly onError: (err: unknown) => void
-  private readonly upsertMinute
-  private readonly insertTransition
-  private readonly writeBatch: (aggs: Agg[], ts: Array<{ target: string } & Transition>) => void
 
   /** Opens (creating if needed) `DIR/history.sqlite`. */
   static async open(dataDir: string, opts: HistoryOptions): Promise<HistoryStore> {
@@ -159,76 +112,8 @@ export class HistoryStore {
     this.hourRetentionMs = Math.max(7 * DAY_MS + HOUR_MS, opts.hourRetentionMs ?? 8 * DAY_MS)
     this.pruneIntervalMs = opts.pruneIntervalMs ?? MINUTE_MS
     this.onError = opts.onError ?? (() => {})
-    // WAL: readers (the API) never block the writer; NORMAL sync is durable across process crashes.
-    db.exec('PRAGMA journal_mode = WAL')
-    db.exec('PRAGMA synchronous = NORMAL')
-    const version = (db.query('PRAGMA user_version').get() as { user_version: number }).user_version
-    if (version !== SCHEMA_VERSION) {
-      // Aggregates from an older layout are dropped, not migrated: they are a cache of uptime, not a record.
-      db.exec('DROP TABLE IF EXISTS minutes; DROP TABLE IF EXISTS hours')
-      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
-    }
-    db.exec(SCHEMA)
-    this.upsertMinute = db.prepare(
-      `INSERT INTO minutes (target, minute, checks, failures, latency_sum) VALUES (?1, ?2, ?3, ?4, ?5)
-       ON CONFLICT (minute, target) DO UPDATE SET checks = checks + excluded.checks,
-         failures = failures + excluded.failures, latency_sum = latency_sum + excluded.latency_sum`,
-    )
-    this.insertTransition = db.prepare('INSERT INTO transitions (target, at, from_status, to_status) VALUES (?1, ?2, ?3, ?4)')
-    this.writeBatch = db.transaction((aggs: Agg[], ts: Array<{ target: string } & Transition>) => {
-      for (const a of aggs) this.upsertMinute.run(a.target, a.minute, a.checks, a.failures, a.latencySum)
-      for (const t of ts) this.insertTransition.run(t.target, t.at, t.from, t.to)
-    })
-    // Every minute row is either still in `minutes` or was added to its hour exactly once (moved in one
-    // transaction), so a window's total is the sum over both tables without double counting.
-    // A minute is moved in slices of targets (up to ?3, the slice's last target), so 10,000 targets
-    // never hold the event loop for one long transaction.
-    const sliceEnd = db.prepare<{ target: string }, [number, number]>(
-      'SELECT target FROM minutes WHERE minute = ?1 ORDER BY target LIMIT 1 OFFSET ?2',
-    )
-    const rollMinute = db.prepare(
-      `INSERT INTO hours (hour, target, checks, failures, latency_sum)
-       SELECT ?2, target, checks, failures, latency_sum FROM minutes WHERE minute = ?1 AND target <= ?3
-       ON CONFLICT (hour, target) DO UPDATE SET checks = checks + excluded.checks,
-         failures = failures + excluded.failures, latency_sum = latency_sum + excluded.latency_sum`,
-    )
-    const dropMinute = db.prepare('DELETE FROM minutes WHERE minute = ?1 AND target <= ?2')
-    const oldest = db.prepare<{ m: number | null }, []>('SELECT MIN(minute) AS m FROM minutes')
-    this.oldestMinute = () => oldest.get()?.m ?? null
-    // Any target id sorts below this: ids are [A-Za-z0-9._-].
-    const LAST = '\u{10FFFF}'
-    this.rollMinute = db.transaction((minute: number) => {
-      const end = sliceEnd.get(minute, this.flushSliceRows - 1)?.target ?? LAST
-      rollMinute.run(minute, Math.floor(minute / HOUR_MS) * HOUR_MS, end)
-      dropMinute.run(minute, end)
-    })
-    const dropHours = db.prepare('DELETE FROM hours WHERE hour < ?1')
-    const dropTransitions = db.prepare('DELETE FROM transitions WHERE at < ?1')
-    this.expire = db.transaction((hourCutoff: number, transitionCutoff: number) => {
-      dropHours.run(hourCutoff)
-      dropTransitions.run(transitionCutoff)
-    })
-    // One point lookup per minute and per hour of the window (the keys start with the time).
-    this.sumWindow = db.query<{ checks: number | null; failures: number | null }, [string, number, number, number]>(
-      `WITH RECURSIVE
-         m(t) AS (SELECT ?2 UNION ALL SELECT t + ${MINUTE_MS} FROM m WHERE t + ${MINUTE_MS} <= ?4),
-         h(t) AS (SELECT ?3 UNION ALL SELECT t + ${HOUR_MS} FROM h WHERE t + ${HOUR_MS} <= ?4)
-       SELECT SUM(checks) AS checks, SUM(failures) AS failures FROM (
-         SELECT checks, failures FROM m JOIN minutes ON minutes.minute = m.t AND minutes.target = ?1
-         UNION ALL SELECT checks, failures FROM h JOIN hours ON hours.hour = h.t AND hours.target = ?1)`,
-    )
-    const kvGet = db.prepare<{ value: Uint8Array | string }, [string]>('SELECT value FROM kv WHERE key = ?1')
-    const kvPut = db.prepare('INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
-    const kvDel = db.prepare('DELETE FROM kv WHERE key = ?1')
-    this.kv = {
-      get: (key) => {
-        const row = kvGet.get(key)
-        if (!row) return undefined
-        return typeof row.value === 'string' ? new TextEncoder().encode(row.value) : new Uint8Array(row.value)
-      },
-      put: (key, value) => void kvPut.run(key, value),
-      delete: (key) => void kvDel.run(key),
-    }
+    this.sql = openHistorySql(db)
+    this.kv = openKv(db)
     this.flushTimer = this.clock.after(this.flushIntervalMs, () => this.onFlushTimer())
     // The first prune runs on the next turn, in steps: after a long downtime there may be hours of
     // minutes to roll up, and opening the store must stay fast (start-up budget 300 ms).
@@ -271,15 +156,15 @@ export class HistoryStore {
     this.outPos = 0
     this.aggs = new Map()
     this.transitions = []
-    if (aggs.length > 0 || ts.length > 0) this.writeBatch(aggs, ts)
+    if (aggs.length > 0 || ts.length > 0) this.sql.writeBatch(aggs, ts)
   }
 
   /** Rolls minutes past their retention up into hours, and deletes hours and transitions past theirs. */
   prune(): void {
     if (this.closed) return
     const now = this.clock.now()
-    this.expire(now - this.hourRetentionMs, now - this.transitionRetentionMs)
-    for (let m = this.oldestMinute(); m !== null && m < this.minuteCutoff(now); m = this.oldestMinute()) this.rollMinute(m)
+    this.sql.expire(now - this.hourRetentionMs, now - this.transitionRetentionMs)
+    for (let m = this.sql.oldestMinute(); m !== null && m < this.minuteCutoff(now); m = this.sql.oldestMinute()) this.sql.rollMinute(m, this.flushSliceRows)
   }
 
   private minuteCutoff(now: number): number {
@@ -299,7 +184,7 @@ export class HistoryStore {
       const minuteFrom = Math.floor(from / MINUTE_MS) * MINUTE_MS
       // Minutes older than the retention are in hours: walk only the minutes that can exist.
       const walkFrom = Math.max(minuteFrom, Math.floor((now - this.minuteRetentionMs) / MINUTE_MS) * MINUTE_MS - MINUTE_MS)
-      const row = this.sumWindow.get(targetId, walkFrom, Math.floor(from / HOUR_MS) * HOUR_MS, now)
+      const row = this.sql.sumWindow(targetId, walkFrom, Math.floor(from / HOUR_MS) * HOUR_MS, now)
       let checks = row?.checks ?? 0
       let failures = row?.failures ?? 0
       for (const a of pending) {
@@ -315,11 +200,8 @@ export class HistoryStore {
 
   /** The last `n` transitions of a target, newest first. */
   recentTransitions(targetId: string, n: number): Transition[] {
-    const stored = this.db
-      .query<{ at: number; from_status: Status; to_status: Status }, [string, number]>(
-        'SELECT at, from_status, to_status FROM transitions WHERE target = ?1 ORDER BY at DESC, rowid DESC LIMIT ?2',
-      )
-      .all(targetId, n)
+    const stored = this.sql
+      .lastTransitions(targetId, n)
       .map((r): Transition => ({ at: r.at, from: r.from_status, to: r.to_status }))
     // Not yet written ones are the newest; newest first, as they were recorded.
     const pending: Transition[] = []
@@ -330,25 +212,21 @@ export class HistoryStore {
 
   /** Per-minute aggregates of a target from `sinceMs` (wall-clock), oldest first; for sparklines and the TUI. Minutes are kept for minuteRetentionMs. */
   minutes(targetId: string, sinceMs: number): Aggregate[] {
-    return this.series('minutes', 'minute', MINUTE_MS, targetId, sinceMs)
+    return this.series('minutes', MINUTE_MS, targetId, sinceMs)
   }
 
   /** Per-hour aggregates of a target from `sinceMs` (wall-clock), oldest first; only hours already rolled up from minutes. */
   hours(targetId: string, sinceMs: number): Aggregate[] {
-    return this.series('hours', 'hour', HOUR_MS, targetId, sinceMs)
+    return this.series('hours', HOUR_MS, targetId, sinceMs)
   }
 
-  private series(table: 'minutes' | 'hours', col: 'minute' | 'hour', stepMs: number, targetId: string, sinceMs: number): Aggregate[] {
+  private series(table: 'minutes' | 'hours', stepMs: number, targetId: string, sinceMs: number): Aggregate[] {
     const now = this.clock.now()
     // Never walk further back than the table keeps.
     const keep = table === 'minutes' ? this.minuteRetentionMs : this.hourRetentionMs
     const from = Math.floor(Math.max(sinceMs, now - keep - stepMs) / stepMs) * stepMs
-    const rows = this.db
-      .query<{ t: number; checks: number; failures: number; latency_sum: number }, [number, number, string]>(
-        `WITH RECURSIVE s(t) AS (SELECT ?1 UNION ALL SELECT t + ${stepMs} FROM s WHERE t + ${stepMs} <= ?2)
-         SELECT s.t AS t, checks, failures, latency_sum FROM s JOIN ${table} ON ${table}.${col} = s.t AND ${table}.target = ?3 ORDER BY s.t`,
-      )
-      .all(from, now, targetId)
+    const rows = this.sql
+      .series(table, targetId, from, now)
       .map((r): Aggregate => ({ start: r.t, checks: r.checks, failures: r.failures, latencySumMs: r.latency_sum }))
     if (table === 'hours') return rows // buffered checks are minutes; they reach hours only by roll-up
     const pending = this.buffered(targetId).filter((a) => a.minute >= from && a.minute <= now)
@@ -379,9 +257,7 @@ export class HistoryStore {
   /** Drops a removed target's history now rather than at retention. */
   forget(targetId: string): void {
     this.flush()
-    this.db.run('DELETE FROM hours WHERE target = ?1', [targetId])
-    this.db.run('DELETE FROM transitions WHERE target = ?1', [targetId])
-    this.db.run('DELETE FROM minutes WHERE target = ?1', [targetId])
+    this.sql.forget(targetId)
   }
 
   /** Flushes what is buffered, stops the timers and closes the database. Idempotent. */
@@ -433,7 +309,7 @@ export class HistoryStore {
     this.outPos = end
     this.outTransitions = []
     try {
-      this.writeBatch(slice, ts)
+      this.sql.writeBatch(slice, ts)
     } catch (err) {
       this.onError(err)
     }
@@ -450,7 +326,7 @@ export class HistoryStore {
     if (this.closed) return
     const now = this.clock.now()
     try {
-      this.expire(now - this.hourRetentionMs, now - this.transitionRetentionMs)
+      this.sql.expire(now - this.hourRetentionMs, now - this.transitionRetentionMs)
     } catch (err) {
       this.onError(err)
     }
@@ -462,9 +338,9 @@ export class HistoryStore {
     if (this.closed) return
     let more = false
     try {
-      const m = this.oldestMinute()
+      const m = this.sql.oldestMinute()
       if (m !== null && m < cutoff) {
-        this.rollMinute(m)
+        this.sql.rollMinute(m, this.flushSliceRows)
         more = true
       }
     } catch (err) {
