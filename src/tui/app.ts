@@ -235,7 +235,9 @@ export function runApp(opts: AppOptions): Promise<number> {
     }
 
     screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string } | undefined) => {
-      const name = key?.full || key?.name || ch
+      // Printable characters by what was typed (blessed names Shift-f "S-f"; we want "F"), the rest by key name.
+      const printable = ch !== undefined && ch.length === 1 && ch > ' ' && ch !== '\x7f'
+      const name = printable ? ch : ch === ' ' ? 'space' : key?.full || key?.name || ch
       if (!name || name === 'return' || name === 'linefeed') return
       trace?.pendingKeys.push(opts.clock.monotonic())
       if (!ui.editingFilter && !ui.helpOpen && opts.demo && (name === 'K' || name === 'R' || name === 'F')) {

@@ -149,7 +149,7 @@ export function helpLines(demo: boolean): string[] {
     lines.push(
       '',
       'demo',
-      "  K              kill the selected member, or (Targets view) the selected target's owner",
+      "  K              kill the selected member, or the selected target's owner",
       '  R              restart the selected member, or the last one killed',
       '  F              flip the selected target (healthy ↔ failing)',
     )

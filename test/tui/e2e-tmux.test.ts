@@ -168,6 +168,15 @@ describe.skipIf(missing.length > 0)('compiled TUI in tmux, source tree hidden', 
       s.keys('Escape')
       await s.waitFor('filter cleared', (x) => rowOf(x, 'farm-4') !== '' && !x.includes('filter "'))
 
+      // Shifted keys: G (bottom), S (reverse the sort); then g back to the top.
+      s.keys('G')
+      await s.waitFor('bottom', (x) => x.includes(`Targets ${FARM_IDS.length}/${FARM_IDS.length}`))
+      s.keys('S')
+      await s.waitFor('sort reversed', (x) => x.includes('STATUS▼'))
+      s.keys('S')
+      s.keys('g')
+      await s.waitFor('top, sort restored', (x) => x.includes(`Targets 1/${FARM_IDS.length}`) && x.includes('STATUS▲'))
+
       // Unhealthy only.
       s.keys('u')
       screen = await s.waitFor('unhealthy only', (x) => x.includes('unhealthy only') && rowOf(x, 'farm-1') === '')
