@@ -25,7 +25,12 @@ export interface SwimConfig {
   indirectChecks: number
   /**
    * Lifeguard α: the minimum suspicion timeout is α × max(1, log10 n) × probeIntervalMs.
-   * lan 4, local 3, wan 6. Larger means fewer false positives and slower detection.
+   * lan 1.5, local 3, wan 6 (memberlist uses 4 on LAN). Larger means fewer false positives
+   * and slower detection. heck's lan goes lower than memberlist because the minimum is only
+   * reached after `suspicionConfirmations` independent failed probes (gathered quickly by
+   * out-of-turn confirmation probes); an unconfirmed suspicion still waits 6 × min. In the
+   * simulator this halved detection time at 16 and 48 nodes with no healthy node marked dead
+   * under 10% loss plus a lagging node (see docs/BENCHMARKS.md, Membership).
    */
   suspicionMult: number
   /**
@@ -34,8 +39,9 @@ export interface SwimConfig {
    */
   suspicionMaxTimeoutMult: number
   /**
-   * Independent confirmations that shrink the suspicion timeout to its minimum (Lifeguard k = α − 2).
-   * lan 2, local 1, wan 4. Fewer reaches the minimum sooner; more needs more witnesses.
+   * Independent confirmations that shrink the suspicion timeout to its minimum (Lifeguard's
+   * k, α − 2 in memberlist). lan 3, local 1, wan 4. Fewer reaches the minimum sooner; more
+   * needs more witnesses before a member is declared dead quickly.
    */
   suspicionConfirmations: number
   /**
@@ -101,9 +107,9 @@ export const PROFILES: Record<ProfileName, SwimConfig> = {
     probeIntervalMs: 1000,
     probeTimeoutMs: 500,
     indirectChecks: 3,
-    suspicionMult: 4,
+    suspicionMult: 1.5,
     suspicionMaxTimeoutMult: 6,
-    suspicionConfirmations: 2,
+    suspicionConfirmations: 3,
     retransmitMult: 4,
     gossipIntervalMs: 200,
     gossipNodes: 3,

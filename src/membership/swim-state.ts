@@ -49,6 +49,8 @@ export abstract class SwimState {
   abstract broadcast(node: string, m: Msg): void
   abstract adjustHealth(delta: number): void
   abstract onNewMember(name: string): void
+  /** A suspicion raised by someone else has started here (for out-of-turn confirmation probes). */
+  abstract onSuspected(name: string, k: number): void
 
   onChange(fn: ChangeListener): void {
     this.listeners.push(fn)
@@ -173,6 +175,7 @@ export abstract class SwimState {
         this.applyDead({ t: MsgTag.Dead, inc, node: msg.node, from: this.name })
       }
     })
+    if (msg.from !== this.name && k > 0) this.onSuspected(msg.node, k)
   }
 
   applyDead(msg: M<typeof MsgTag.Dead>): void {

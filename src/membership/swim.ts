@@ -180,6 +180,23 @@ export class Swim extends SwimState {
     this.probeOrder.splice(i, 0, name)
   }
 
+  /**
+   * Lifeguard shrinks a suspicion only with independent confirmations, which normally
+   * come as fast as round-robin probing happens to reach the suspect (about one per
+   * period). Probing it out of turn, with probability chosen so that about 2(k + 1)
+   * members do, gathers them within a period; a healthy suspect passes these probes
+   * and so keeps its long timeout.
+   */
+  override onSuspected(name: string, k: number): void {
+    if (!this.lifeguard || this.stopped) return
+    const p = Math.min(1, (2 * (k + 1)) / Math.max(1, this.liveCount() - 1))
+    if (this.rng.next() >= p) return
+    this.clock.after(this.rng.int(Math.max(1, this.config.probeIntervalMs / 2)), () => {
+      const m = this.members.get(name)
+      if (!this.stopped && m?.state === 'suspect') this.probe(name)
+    })
+  }
+
   private probeTick(): void {
     const name = this.nextProbeTarget()
     if (name) this.probe(name)
