@@ -8,6 +8,8 @@ import { hostname, tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { createApp } from '../api/app.ts'
 import { loadTargetsFile } from '../config/targets-file.ts'
+import { parseDuration } from '../config/duration.ts'
+import { startCluster, type ClusterParts } from './agent-cluster.ts'
 import type { TargetsFile } from '../config/types.ts'
 import { Registry } from '../metrics/registry.ts'
 import { HeckNode } from '../node/node.ts'
@@ -79,6 +81,15 @@ export interface AgentConfig {
   retryJoin: string[]
   profile: 'lan' | 'local' | 'wan'
   keys: string[]
+  joinTimeoutMs: number
+  retryIntervalMs: number
+}
+
+function durationFlag(flag: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt
+  const d = parseDuration(v)
+  if (typeof d !== 'number') throw new UsageError(`${flag}: ${d.error}`)
+  return d
 }
 
 export function parseAgentArgs(args: string[]): AgentConfig | 'help' {
@@ -121,6 +132,8 @@ export function parseAgentArgs(args: string[]): AgentConfig | 'help' {
     retryJoin: v['retry-join'] ?? [],
     profile,
     keys: v.encrypt ?? [],
+    joinTimeoutMs: durationFlag('--join-timeout', v['join-timeout'], 10_000),
+    retryIntervalMs: durationFlag('--retry-interval', v['retry-interval'], 5_000),
   }
 }
 
@@ -162,7 +175,16 @@ export async function agentCommand(args: string[]): Promise<number> {
   const history = cfg.dataDir ? await HistoryStore.open(cfg.dataDir, { clock: realClock }) : undefined
   const alerts = new WebhookDispatcher({ clock: realClock, post: fetchPoster, log, metrics })
   alerts.setHooks(initial.webhooks)
+  let parts: ClusterParts
+  try {
+    parts = await startCluster(cfg, { metrics, log, history })
+  } catch (e) {
+    history?.close()
+    throw e
+  }
   const node = new HeckNode({
+    state: parts.store,
+    cluster: parts.cluster,
     alerts,
     name: cfg.name,
     clock: realClock,
@@ -183,6 +205,9 @@ export async function agentCommand(args: string[]): Promise<number> {
       const force = setTimeout(() => done.resolve(0), 4500) // SPEC: exit within 5 s whatever happens
       watcher?.close()
       alerts.stop()
+      // Leave first: peers record `left` and take over at once, and the state is saved
+      // while the data dir is still open.
+      await parts.leave(2500)
       await node.stop().catch((e) => log('warn', 'stop failed', { error: String(e) }))
       server.stop(true)
       clearTimeout(force)
@@ -211,12 +236,14 @@ export async function agentCommand(args: string[]): Promise<number> {
   try {
     server = Bun.serve({ hostname: cfg.http.host, port: cfg.http.port, fetch: (req, srv) => app.fetch(req, { server: srv }), idleTimeout: 0 })
   } catch (e) {
+    await parts.leave(0)
     await node.stop()
     throw new Error(`cannot listen on --http ${formatAddr(cfg.http.host, cfg.http.port)}: ${e instanceof Error ? e.message : String(e)}`)
   }
   log('info', 'agent started', {
     version: VERSION,
     http: `http://${formatAddr(cfg.http.host, server.port ?? cfg.http.port)}`,
+    gossip: parts.membership.addr,
     targets: initial.targets.length,
   })
 

@@ -39,7 +39,7 @@ export interface NodeOptions {
   /**
    * How often (ms) a target's latest result is written to the shared state when its
    * status has not changed. Status changes are written at once. Lower means fresher
-   * `last` results on other nodes, at the cost of gossip bandwidth. Default 5000.
+   * `last` results on other nodes, at the cost of gossip bandwidth (every write reaches every node). Default 30000.
    */
   lastResultRefreshMs?: number
   /** Membership as this node sees it; a cluster of one when absent. */
@@ -81,7 +81,7 @@ export class HeckNode {
     this.log = opts.log
     this.history = opts.history
     this.state = opts.state ?? new LocalState()
-    this.lastResultRefreshMs = opts.lastResultRefreshMs ?? 5000
+    this.lastResultRefreshMs = opts.lastResultRefreshMs ?? 30_000
     this.cluster = opts.cluster ?? new SoloCluster(opts.name)
     this.replicas = opts.replicas ?? 3
     this.refreshMembers()

@@ -1,0 +1,34 @@
+/**
+ * ClusterView over the SWIM membership handle: the node sees members and their
+ * states, and hears when any of them changes. Change bursts (a join storm, a
+ * partition) are passed on as they come; the node coalesces its own work.
+ */
+import type { MembershipHandle } from '../membership/runtime.ts'
+import type { ClusterView } from './cluster-view.ts'
+import type { MemberView } from './types.ts'
+
+export class SwimCluster implements ClusterView {
+  private fns = new Set<() => void>()
+
+  constructor(private readonly m: MembershipHandle) {
+    m.on('change', () => {
+      for (const fn of this.fns) fn()
+    })
+  }
+
+  members(): Array<Omit<MemberView, 'owned'>> {
+    return this.m.members().map((x) => ({
+      name: x.name,
+      addr: x.addr,
+      state: x.state,
+      incarnation: x.incarnation,
+      meta: x.meta,
+      ...(x.name === this.m.name ? { health: this.m.localHealthScore() } : {}),
+    }))
+  }
+
+  onChange(fn: () => void): () => void {
+    this.fns.add(fn)
+    return () => this.fns.delete(fn)
+  }
+}
