@@ -17,6 +17,8 @@ export interface RunTuiOptions {
   demo?: DemoControls
   /** Shown at the top left; default "heck". */
   title?: string
+  /** Set by `heck agent --tui`: SIGHUP reloads the targets file there, so it must not close the UI. */
+  ignoreSighup?: boolean
 }
 
 const TUI_HELP = `Usage: heck tui [--http ADDR]
@@ -53,5 +55,5 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
   const { runApp } = await import('../tui/app.ts')
   // HECK_TUI_TRACE=FILE: frame timings written on exit, for bench/tui.ts.
   const tracePath = process.env.HECK_TUI_TRACE || undefined
-  return runApp({ baseUrl: opts.baseUrl.replace(/\/$/, ''), clock: realClock, noColor, ...(tracePath ? { tracePath } : {}), ...(opts.demo ? { demo: opts.demo } : {}), ...(opts.title ? { title: opts.title } : {}) })
+  return runApp({ baseUrl: opts.baseUrl.replace(/\/$/, ''), clock: realClock, noColor, ...(tracePath ? { tracePath } : {}), ...(opts.demo ? { demo: opts.demo } : {}), ...(opts.title ? { title: opts.title } : {}), ...(opts.ignoreSighup ? { ignoreSighup: true } : {}) })
 }

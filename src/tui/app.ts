@@ -32,6 +32,8 @@ export interface AppOptions {
   /** Shortest gap between frames driven by data (ms); key presses draw at once. Default 100 (10 fps). */
   minFrameMs?: number
   pollIntervalMs?: number
+  /** Leave SIGHUP to the host process (heck agent reloads its targets file on it). */
+  ignoreSighup?: boolean
   /** When set, frame timings are written here on exit (for bench/tui.ts): one JSON object. */
   tracePath?: string
 }
@@ -115,7 +117,8 @@ export function runApp(opts: AppOptions): Promise<number> {
     const handlers: Array<[string, (...a: unknown[]) => void]> = [
       ['SIGINT', onSignal],
       ['SIGTERM', onSignal],
-      ['SIGHUP', onSignal],
+      // A closed terminal sends SIGHUP; a host that uses SIGHUP itself (heck agent reloads targets) opts out.
+      ...(opts.ignoreSighup ? [] : ([['SIGHUP', onSignal]] as Array<[string, (...a: unknown[]) => void]>)),
       ['uncaughtException', onCrash],
       ['unhandledRejection', onCrash],
       ['exit', onExit],
