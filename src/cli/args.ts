@@ -12,7 +12,7 @@ export function parseFlags<O extends Options>(command: string, args: string[], o
     return parseArgs({ args, options: options as O, allowPositionals, strict: true })
   } catch (e) {
     const msg = e instanceof Error ? e.message.replace(/\. To specify a positional.*$/s, '') : String(e)
-    throw new UsageError(`heck ${command}: ${msg} (see 'heck help')`)
+    throw new UsageError(`${msg} (see 'heck help')`)
   }
 }
 

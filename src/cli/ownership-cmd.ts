@@ -90,8 +90,7 @@ export async function ownershipCommand(args: string[], io: CommandIo = processIo
     return EXIT_OK
   } catch (e) {
     if (e instanceof UsageError || e instanceof ConfigError || e instanceof OwnershipError) {
-      const msg = e.message.replace(/^heck ownership: /, '')
-      io.err(`heck ownership: ${msg}\n`)
+      io.err(`heck ownership: ${e.message}\n`)
       return EXIT_USAGE
     }
     throw e
