@@ -5,6 +5,7 @@
  * a person can fix it without guessing. Nothing half-valid gets through.
  */
 import type { ConnectionMode, Expect, Target, TargetsFile, Webhook } from './types.ts'
+import { readFile } from 'node:fs/promises'
 import { parseDuration } from './duration.ts'
 
 export class ConfigError extends Error {
@@ -294,12 +295,12 @@ export function parseTargetsText(text: string, file: string): TargetsFile {
 }
 
 export async function loadTargetsFile(path: string): Promise<TargetsFile> {
-  const f = Bun.file(path)
-  if (!(await f.exists())) throw new ConfigError([`${path}: no such file (give --targets the path of a YAML or JSON targets file)`])
   let text: string
   try {
-    text = await f.text()
+    text = await readFile(path, 'utf8')
   } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new ConfigError([`${path}: no such file (give --targets the path of a YAML or JSON targets file)`])
     throw new ConfigError([`${path}: cannot read it: ${e instanceof Error ? e.message : String(e)}`])
   }
   return parseTargetsText(text, path)
