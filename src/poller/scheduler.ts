@@ -5,7 +5,9 @@
  * interval, so there is no drift. A slot that comes while the target's previous
  * check is still running (or queued) is skipped, never burst later, so one target
  * never has two checks at once. A global cap bounds checks in flight; the excess
- * waits in a FIFO queue and the wait counts as schedule lag.
+ * waits in a FIFO queue and the wait counts as schedule lag. Keep-alive HTTP checks
+ * have a second, smaller cap (their own queue) matching the HTTP client's idle
+ * connection pool, or reused connections would be closed and reopened.
  *
  * One min-heap of due times and a single Clock timer for the earliest one: 10,000
  * targets cost 10,000 small heap nodes, not 10,000 timers. All time comes from the
