@@ -48,6 +48,11 @@ export class BroadcastQueue {
     let used = 0
     for (const it of this.items) {
       const cost = overheadBytes + it.bytes.byteLength
+      if (cost > limitBytes) {
+        // It will never fit a packet: drop it; the digest push/pull carries it instead.
+        it.left = 0
+        continue
+      }
       if (used + cost > limitBytes) continue
       used += cost
       out.push(it.bytes)
@@ -63,11 +68,13 @@ export class BroadcastQueue {
 interface Logged {
   delta: Delta
   bytes: number
+  seq: number
 }
 
 export class DeltaLog {
   private byOrigin = new Map<ReplicaId, Logged[]>()
   private totalBytes = 0
+  private seq = 0
 
   constructor(private readonly maxPerOrigin: number, private readonly maxBytes: number) {}
 
@@ -85,20 +92,27 @@ export class DeltaLog {
       for (const l of list) this.totalBytes -= l.bytes
       list.length = 0
     }
-    list.push({ delta: d, bytes })
+    list.push({ delta: d, bytes, seq: this.seq++ })
     this.totalBytes += bytes
     while (list.length > this.maxPerOrigin) this.totalBytes -= (list.shift() as Logged).bytes
     while (this.totalBytes > this.maxBytes) this.evictOldest()
   }
 
+  /** Drops the oldest logged delta of any origin (origins with nothing left are forgotten). */
   private evictOldest(): void {
-    let victim: Logged[] | undefined
-    for (const l of this.byOrigin.values()) if (l.length > 0 && (!victim || l.length > victim.length)) victim = l
-    if (!victim) {
+    let victim: ReplicaId | undefined
+    let oldest = Infinity
+    for (const [r, l] of this.byOrigin) {
+      const head = l[0]
+      if (head && head.seq < oldest) [victim, oldest] = [r, head.seq]
+    }
+    const list = victim === undefined ? undefined : this.byOrigin.get(victim)
+    if (!list) {
       this.totalBytes = 0
       return
     }
-    this.totalBytes -= (victim.shift() as Logged).bytes
+    this.totalBytes -= (list.shift() as Logged).bytes
+    if (list.length === 0) this.byOrigin.delete(victim as ReplicaId)
   }
 
   /** The deltas covering counters after..upTo of `origin`, or null if the log does not reach back that far. */

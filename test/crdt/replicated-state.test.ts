@@ -174,6 +174,10 @@ describe('gossip delegate', () => {
       for (const m of msgs) db.notifyMsg('a', m)
     }
     expect(b.rs.allHealth().size).toBe(50)
+    expect(a.rs.ae.queue.length).toBe(0) // every delta sent its quota, then left the queue
+    a.rs.putTarget('api', 'huge', { blob: 'x'.repeat(5000) })
+    expect(da.getBroadcasts(3, 1200)).toEqual([])
+    expect(a.rs.ae.queue.length).toBe(0) // too big for any packet: left to push/pull
     expect(counterOf(b.metrics, 'applied')).toBe(50)
     expect(b.metrics.render()).toContain('heck_gossip_bytes_total{direction="in",kind="delta"}')
   })
