@@ -13,6 +13,8 @@ export type { DemoControls }
 export interface RunTuiOptions {
   /** Base URL of the agent's HTTP API, e.g. http://127.0.0.1:8080. */
   baseUrl: string
+  /** Other agents' base URLs to switch to, in turn, when the current one stops answering (for `heck demo`, every node). */
+  fallbackUrls?: string[]
   /** `heck demo` only: kill/restart a node and flip a farm target from the keyboard. */
   demo?: DemoControls
   /** Shown at the top left; default "heck". */
@@ -55,5 +57,5 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
   const { runApp } = await import('../tui/app.ts')
   // HECK_TUI_TRACE=FILE: frame timings written on exit, for bench/tui.ts.
   const tracePath = process.env.HECK_TUI_TRACE || undefined
-  return runApp({ baseUrl: opts.baseUrl.replace(/\/$/, ''), clock: realClock, noColor, ...(tracePath ? { tracePath } : {}), ...(opts.demo ? { demo: opts.demo } : {}), ...(opts.title ? { title: opts.title } : {}), ...(opts.ignoreSighup ? { ignoreSighup: true } : {}) })
+  return runApp({ baseUrl: opts.baseUrl.replace(/\/$/, ''), clock: realClock, noColor, ...(tracePath ? { tracePath } : {}), ...(opts.demo ? { demo: opts.demo } : {}), ...(opts.title ? { title: opts.title } : {}), ...(opts.ignoreSighup ? { ignoreSighup: true } : {}), ...(opts.fallbackUrls ? { fallbackUrls: opts.fallbackUrls } : {}) })
 }

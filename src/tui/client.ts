@@ -18,6 +18,8 @@ export interface ClientOptions {
   pollIntervalMs?: number
   /** How often the open detail pane is re-read (ms). Default 1000. */
   detailIntervalMs?: number
+  /** Other agents to switch to, in turn, when the current one stops answering (heck demo passes every node). */
+  fallbackUrls?: string[]
   /** Per-request timeout (ms). Default 3000. */
   requestTimeoutMs?: number
   fetch?: typeof fetch
@@ -33,6 +35,9 @@ export class TuiClient {
   private sseAbort: AbortController | null = null
   private detailId: string | null = null
   private refreshSoon = false
+  private urls: string[]
+  private urlIndex = 0
+  private backoffMs = 500
   private lastCounters: { at: number; checks?: number; gossip?: number } | null = null
   private readonly fetch: typeof fetch
   private readonly pollMs: number
@@ -40,7 +45,9 @@ export class TuiClient {
   private readonly timeoutMs: number
 
   constructor(private readonly opts: ClientOptions) {
-    this.state = emptyState(opts.baseUrl.replace(/\/$/, ''))
+    this.urls = [opts.baseUrl, ...(opts.fallbackUrls ?? [])].map((u) => u.replace(/\/$/, ''))
+    this.urls = this.urls.filter((u, i) => this.urls.indexOf(u) === i)
+    this.state = emptyState(this.urls[0] as string)
     this.fetch = opts.fetch ?? fetch
     this.pollMs = opts.pollIntervalMs ?? 2000
     this.detailMs = opts.detailIntervalMs ?? 1000
@@ -171,6 +178,17 @@ export class TuiClient {
     if (s.connected || s.lastError !== msg) this.log({ at: this.opts.clock.now(), kind: 'error', text: `cannot reach ${s.source}: ${msg}` })
     s.connected = false
     s.lastError = msg
+    if (this.urls.length > 1) this.switchAgent()
+  }
+
+  /** Moves to the next agent in the list: polls and the event stream follow it. */
+  private switchAgent(): void {
+    this.urlIndex = (this.urlIndex + 1) % this.urls.length
+    this.state.source = this.urls[this.urlIndex] as string
+    this.log({ at: this.opts.clock.now(), kind: 'info', text: `switching to ${this.state.source}` })
+    this.backoffMs = 500
+    this.sseAbort?.abort()
+    this.timer(200, () => void this.poll())
   }
 
   log(e: TuiEvent): void {
@@ -182,14 +200,13 @@ export class TuiClient {
 
   /** Follows /v1/events forever, reconnecting with backoff (0.5 s doubling to 5 s). */
   private async follow(): Promise<void> {
-    let backoff = 500
     while (!this.stopped) {
       const ac = new AbortController()
       this.sseAbort = ac
       try {
         const res = await this.fetch(`${this.state.source}/v1/events`, { signal: ac.signal, headers: { accept: 'text/event-stream' } })
         if (!res.ok || !res.body) throw new Error(`GET /v1/events answered ${res.status}`)
-        backoff = 500
+        this.backoffMs = 500
         const parser = new SseParser()
         const decoder = new TextDecoder()
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -200,8 +217,8 @@ export class TuiClient {
         // Logged through the poller's error path; here we only retry.
       }
       if (this.stopped) break
-      await new Promise<void>((r) => this.timer(backoff, r))
-      backoff = Math.min(5000, backoff * 2)
+      await new Promise<void>((r) => this.timer(this.backoffMs, r))
+      this.backoffMs = Math.min(5000, this.backoffMs * 2)
     }
   }
 

@@ -45,3 +45,25 @@ test('follows /v1/events and reconnects after the agent restarts', async () => {
     return c.state.connected && c.state.events.filter((e) => e.kind === 'health').length > seen
   }, 10_000)
 }, 20_000)
+
+test('switches to a fallback agent when the current one stops answering', async () => {
+  api = startFakeApi({ ids: ['a'], node: 'first' })
+  const second = startFakeApi({ ids: ['a'], node: 'second' })
+  try {
+    client = new TuiClient({ baseUrl: api.url, fallbackUrls: [second.url], clock: realClock, onChange: () => {}, pollIntervalMs: 300 })
+    client.start()
+    const c = client
+    await until('first agent', () => c.state.connected && c.state.node === 'first')
+    api.stop()
+    await until('second agent', () => c.state.connected && c.state.node === 'second', 8000)
+    expect(c.state.source).toBe(second.url)
+    expect(c.state.events.some((e) => e.text === `switching to ${second.url}`)).toBe(true)
+    // The event stream follows: an event from the second agent arrives.
+    await until('event from the second agent', () => {
+      second.set('a', c.state.targets.get('a')?.status === 'unhealthy' ? 'healthy' : 'unhealthy')
+      return c.state.events.some((e) => e.kind === 'health')
+    }, 8000)
+  } finally {
+    second.stop()
+  }
+}, 20_000)

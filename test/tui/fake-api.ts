@@ -13,6 +13,8 @@ export interface FakeApiOptions {
   targets?: number
   eventsPerSec?: number
   members?: number
+  /** Name of the node answering (default node-1). */
+  node?: string
   /** Explicit target ids (default farm-00000 ..). */
   ids?: string[]
 }
@@ -32,6 +34,7 @@ export function startFakeApi(opts: FakeApiOptions = {}): FakeApi {
   const n = opts.ids?.length ?? opts.targets ?? 20
   const memberCount = opts.members ?? 3
   const members = Array.from({ length: memberCount }, (_, i) => ({ name: `node-${i + 1}`, addr: `127.0.0.1:${7946 + i}`, state: 'alive', incarnation: 1, owned: 0 }))
+  const nodeName = opts.node ?? 'node-1'
   const t0 = Date.now()
   const targets = Array.from({ length: n }, (_, i) => {
     const id = opts.ids?.[i] ?? `farm-${String(i).padStart(5, '0')}`
@@ -71,8 +74,8 @@ export function startFakeApi(opts: FakeApiOptions = {}): FakeApi {
       const url = new URL(req.url)
       const p = url.pathname
       checks += 1
-      if (p === '/v1/health') return Response.json({ node: 'node-1', data_age_ms: 120, targets })
-      if (p === '/v1/members') return Response.json({ node: 'node-1', data_age_ms: 120, members })
+      if (p === '/v1/health') return Response.json({ node: nodeName, data_age_ms: 120, targets })
+      if (p === '/v1/members') return Response.json({ node: nodeName, data_age_ms: 120, members })
       if (p === '/metrics') {
         checks += 50
         gossip += 4096
