@@ -149,7 +149,7 @@ export async function demoCommand(args: string[]): Promise<number> {
     targets: { type: 'string' },
     'no-tui': { type: 'boolean' },
   })
-  const nodes = Number(values.nodes ?? 1)
+  const nodes = Number(values.nodes ?? 3)
   const targets = Number(values.targets ?? 50)
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new UsageError(`--nodes: expected 1 to 64, got "${values.nodes}"`)
   if (!Number.isInteger(targets) || targets < 1 || targets > 100_000) throw new UsageError(`--targets: expected 1 to 100000, got "${values.targets}"`)
