@@ -116,6 +116,19 @@ describe('scheduler', () => {
     }
   })
 
+  test('metrics: checks by result, durations and lag use the SPEC names', async () => {
+    const { clock, sched, results, metrics } = setup({ script: (_t, n) => ({ latencyMs: 20, ok: n % 2 === 0 }) })
+    sched.setTargets([target('m')])
+    await runUntil(clock, 10_000)
+    const text = metrics.render()
+    const ok = results.filter((r) => r.outcome.ok).length
+    expect(text).toContain(`heck_checks_total{result="ok"} ${ok}`)
+    expect(text).toContain(`heck_checks_total{result="fail"} ${results.length - ok}`)
+    expect(text).toContain(`heck_check_duration_seconds_count ${results.length}`)
+    expect(text).toContain('heck_schedule_lag_seconds_bucket{le="0.001"}')
+    await sched.stop()
+  })
+
   test('a prober that throws gives a failed check, and the scheduler carries on', async () => {
     const clock = new SimClock()
     const results: ProbeOutcome[] = []
