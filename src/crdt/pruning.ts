@@ -12,8 +12,11 @@
  *    seen), dropped after foldedTtlMs. If its dots turn up again the marker is
  *    revived into an ordinary entry. No tombstone stays forever.
  */
+import type { Clock } from '../runtime/clock.ts'
+import type { AntiEntropy } from './anti-entropy.ts'
 import type { CausalContext, ReplicaId } from './causal-context.ts'
 import type { DeltaBuilder, Entry } from './dot-store.ts'
+import type { CrdtLimits } from './limits.ts'
 import type { Replica } from './replica.ts'
 import { incarnationOf, nodeOfReplica } from './replica-id.ts'
 
@@ -70,4 +73,51 @@ export function noPeerIsAhead(
     if (rec.ctx.top(r) > top) return false
   }
   return true
+}
+
+/** Runs both steps for one replica; ReplicatedState.pruneReplicas delegates here. */
+export class Pruner {
+  private deadSince = new Map<ReplicaId, number>()
+
+  constructor(
+    private readonly rep: Replica,
+    private readonly ae: AntiEntropy,
+    private readonly L: CrdtLimits,
+    private readonly clock: Clock,
+    private readonly nodeName: string,
+    private readonly write: (fn: (b: DeltaBuilder) => unknown) => boolean,
+  ) {}
+
+  prune(live: Iterable<string>): { reminted: number; folded: string[] } {
+    const liveList = [...live]
+    const ctx = this.rep.state.ctx
+    const alive = liveReplicas(ctx, this.rep.self, liveList)
+    this.ae.clusterSize = Math.max(1, new Set(liveList.map(nodeOfReplica)).size)
+    const dead = new Set(ctx.replicas().filter((r) => !alive.has(r)))
+    let reminted = 0
+    // The heir is the live node with the smallest name: every node agrees on it from the member list alone.
+    const heir = [...new Set([...liveList.map(nodeOfReplica), this.nodeName])].sort()[0]
+    if (dead.size > 0 && heir === this.nodeName) {
+      const old = deadEntries(this.rep, dead)
+      // In small deltas, like any batch, so they piggyback.
+      for (let i = 0; i < old.length; i += this.L.maxKeysPerDelta) this.write((b) => remint(b, old.slice(i, i + this.L.maxKeysPerDelta)))
+      reminted = old.length
+    }
+    const now = this.clock.monotonic()
+    for (const r of [...this.deadSince.keys()]) if (!dead.has(r)) this.deadSince.delete(r)
+    for (const r of dead) if (!this.deadSince.has(r)) this.deadSince.set(r, now)
+    const folded: string[] = []
+    for (const r of dead) {
+      if (now - (this.deadSince.get(r) ?? now) < this.L.foldAfterMs) continue
+      if (holdsDotsOf(this.rep, r) || this.ae.held.holds(r)) continue
+      if (!noPeerIsAhead(r, ctx, this.ae.peers, now, this.L.peerDigestMaxAgeMs)) continue
+      ctx.fold(r, ctx.top(r), this.clock.now())
+      this.ae.forget(r)
+      this.deadSince.delete(r)
+      folded.push(r)
+    }
+    // Markers expire by the wall time of the first fold, wherever it was made, so passing them on does not renew them.
+    for (const [r, , at] of ctx.foldMarkers()) if (this.clock.now() - at > this.L.foldedTtlMs) ctx.unfold(r)
+    return { reminted, folded }
+  }
 }

@@ -17,7 +17,7 @@ import { HEALTH_PREFIX, healthRemove, healthWinner, healthWrite } from './health
 import { Hlc } from './hlc.ts'
 import { KV_PREFIX, kvGet, kvPut, kvRemove } from './kv-map.ts'
 import { defaultCrdtLimits, type CrdtLimits } from './limits.ts'
-import { deadEntries, holdsDotsOf, liveReplicas, noPeerIsAhead, remint } from './pruning.ts'
+import { Pruner } from './pruning.ts'
 import {
   REGISTRY_PREFIX,
   type TargetView,
@@ -74,7 +74,7 @@ export class ReplicatedState {
   request?: (to: string, payload: Uint8Array) => Promise<Uint8Array>
   private listeners = new Set<(e: ChangeEvent) => void>()
   private shown = new Map<string, string>()
-  private deadSince = new Map<string, number>()
+  private readonly pruner: Pruner
   private deltas?: Counter
   readonly bytes?: Counter
   lastRejection = ''
@@ -106,6 +106,7 @@ export class ReplicatedState {
       },
       () => opts.clock.monotonic(),
     )
+    this.pruner = new Pruner(this.rep, this.ae, this.limits, opts.clock, opts.nodeName, (fn) => this.write(fn))
   }
 
   get replicaId(): string {
@@ -270,37 +271,7 @@ export class ReplicatedState {
    * nothing is dead).
    */
   pruneReplicas(live: Iterable<string>): { reminted: number; folded: string[] } {
-    const liveList = [...live]
-    const ctx = this.rep.state.ctx
-    const alive = liveReplicas(ctx, this.rep.self, liveList)
-    this.ae.clusterSize = Math.max(1, new Set(liveList.map(nodeOfReplica)).size)
-    const dead = new Set(ctx.replicas().filter((r) => !alive.has(r)))
-    let reminted = 0
-    // The heir is the live node with the smallest name: every node agrees on it from the member list alone.
-    const heir = [...new Set([...liveList.map(nodeOfReplica), this.nodeName])].sort()[0]
-    if (dead.size > 0 && heir === this.nodeName) {
-      const old = deadEntries(this.rep, dead)
-      // In small deltas, like any batch, so they piggyback.
-      for (let i = 0; i < old.length; i += this.limits.maxKeysPerDelta)
-        this.write((b) => remint(b, old.slice(i, i + this.limits.maxKeysPerDelta)))
-      reminted = old.length
-    }
-    const now = this.opts.clock.monotonic()
-    for (const r of [...this.deadSince.keys()]) if (!dead.has(r)) this.deadSince.delete(r)
-    for (const r of dead) if (!this.deadSince.has(r)) this.deadSince.set(r, now)
-    const folded: string[] = []
-    for (const r of dead) {
-      if (now - (this.deadSince.get(r) ?? now) < this.limits.foldAfterMs) continue
-      if (holdsDotsOf(this.rep, r) || this.ae.held.holds(r)) continue
-      if (!noPeerIsAhead(r, ctx, this.ae.peers, now, this.limits.peerDigestMaxAgeMs)) continue
-      ctx.fold(r, ctx.top(r), this.opts.clock.now())
-      this.ae.forget(r)
-      this.deadSince.delete(r)
-      folded.push(r)
-    }
-    // Markers expire by the wall time of the first fold, wherever it was made, so passing them on does not renew them.
-    for (const [r, , at] of ctx.foldMarkers()) if (this.opts.clock.now() - at > this.limits.foldedTtlMs) ctx.unfold(r)
-    return { reminted, folded }
+    return this.pruner.prune(live)
   }
 
   /** Switches to a fresh incarnation (our snapshot was stale: peers hold newer dots of our id). */
