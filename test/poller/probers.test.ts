@@ -29,6 +29,7 @@ beforeAll(() => {
       }
       if (path === '/big') return new Response('x'.repeat(200_000) + 'needle')
       if (path === '/method') return new Response(req.method)
+      if (path === '/redirect') return Response.redirect('/ok', 302)
       if (path === '/chunked') {
         return new Response(
           new ReadableStream({
@@ -109,6 +110,11 @@ describe('http prober', () => {
     await probe(http('/ok'))
     await probe(http('/ok', {}, { 'User-Agent': 'custom/1' }))
     expect(userAgents).toEqual(['heck/9.9.9 (node n1)', 'custom/1'])
+  })
+
+  test('a redirect is reported as itself, not followed', async () => {
+    expect(await probe(http('/redirect'))).toMatchObject({ ok: false, statusCode: 302, error: 'status 302, expected 2xx' })
+    expect((await probe(http('/redirect', { expect: { status: [302] } }))).ok).toBe(true)
   })
 
   test('method is sent', async () => {
