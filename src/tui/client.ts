@@ -222,6 +222,16 @@ export class TuiClient {
     }
   }
 
+  /** An extra poll in 300 ms, once per burst of requests. */
+  private pollSoon(): void {
+    if (this.refreshSoon) return
+    this.refreshSoon = true
+    this.timer(300, () => {
+      this.refreshSoon = false
+      void this.poll()
+    })
+  }
+
   /** Applies one event to the state. Public for tests. */
   onMessage(event: string, data: string): void {
     let d: Record<string, unknown>
@@ -268,16 +278,11 @@ export class TuiClient {
       this.log({ at, kind: 'member', state, text: `member ${name} ${prev ? `${prev} → ` : ''}${state}` })
     } else if (event === 'target') {
       this.log({ at, kind: 'target', text: `target ${str(d.id) ?? '?'} ${str(d.action) ?? 'changed'}` })
-      // Added or removed targets show up at the next poll; bring it forward, once per burst.
-      if (!this.refreshSoon) {
-        this.refreshSoon = true
-        this.timer(300, () => {
-          this.refreshSoon = false
-          void this.poll()
-        })
-      }
+      // Added or removed targets show up at the next poll; bring it forward.
+      this.pollSoon()
     } else if (event === 'dropped') {
-      this.log({ at, kind: 'info', text: `event stream: ${String(d.count)} events dropped (TUI too slow)` })
+      this.log({ at, kind: 'info', text: `event stream: ${String(d.count)} events dropped (TUI too slow); re-reading` })
+      this.pollSoon()
     } else {
       return
     }
