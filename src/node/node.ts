@@ -257,7 +257,14 @@ export class HeckNode {
         ...(o.error !== undefined ? { error: o.error } : {}),
         ...(target.check.kind === 'http' ? { url: target.check.url } : {}),
       })
-      this.log('info', 'target status changed', { target: target.id, from: prev.status, to: next.status, error: o.error })
+      // A first verdict (from `unknown`) is routine and comes for every target at start-up:
+      // 10,000 info lines at once would stall the loop, so those go to debug.
+      this.log(prev.status === 'unknown' ? 'debug' : 'info', 'target status changed', {
+        target: target.id,
+        from: prev.status,
+        to: next.status,
+        error: o.error,
+      })
     }
   }
 
