@@ -263,7 +263,7 @@ export async function agentCommand(args: string[]): Promise<number> {
   if (cfg.tui) {
     const { runTui } = await import('./tui-cmd.ts')
     const host = cfg.http.host === '0.0.0.0' ? '127.0.0.1' : cfg.http.host === '::' ? '::1' : cfg.http.host
-    void runTui({ baseUrl: `http://${formatAddr(host, server.port ?? cfg.http.port)}`, title: `heck agent ${cfg.name}` }).then((code) => {
+    void runTui({ baseUrl: `http://${formatAddr(host, server.port ?? cfg.http.port)}`, title: `heck agent ${cfg.name}`, ignoreSighup: true }).then((code) => {
       if (code !== 0) process.stderr.write(`heck agent: the terminal UI could not start; logs are in ${logFile}\n`)
       shutdown('terminal UI closed')
     })

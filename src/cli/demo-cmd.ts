@@ -173,12 +173,13 @@ export async function demoCommand(args: string[]): Promise<number> {
       const home = cluster.nodes[0] as DemoNode
       return await runTui({
         baseUrl: cluster.url(home),
+        // When the node the view is attached to is killed, the view moves to another.
+        fallbackUrls: cluster.nodes.filter((n) => n !== home).map((n) => cluster.url(n)),
         title: `heck demo · ${nodes} node(s) · farm ${farm.url}`,
         demo: {
-          // The view is served by the first node, so that one stays up; any other can be killed.
           killNode: (name) => {
             const n = cluster.nodes.find((x) => x.name === name)
-            if (n && n !== home) cluster.kill(n)
+            if (n) cluster.kill(n)
           },
           restartNode: (name) => {
             const n = cluster.nodes.find((x) => x.name === name)
