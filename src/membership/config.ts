@@ -15,7 +15,9 @@ export interface SwimConfig {
   probeIntervalMs: number
   /**
    * How long to wait for a direct ack before asking others (ms); scaled by local health.
-   * lan 500, local 100, wan 3000. Too short for the network's RTT gives false suspicion.
+   * Helpers wait as long before they nack. lan 300 (memberlist 500), local 100, wan 3000.
+   * Too short for the network's RTT gives needless indirect probes; a suspicion still
+   * needs the helpers and the TCP ping to fail as well.
    */
   probeTimeoutMs: number
   /**
@@ -105,7 +107,7 @@ export const PROFILES: Record<ProfileName, SwimConfig> = {
   lan: {
     ...common,
     probeIntervalMs: 1000,
-    probeTimeoutMs: 500,
+    probeTimeoutMs: 300,
     indirectChecks: 3,
     suspicionMult: 1.5,
     suspicionMaxTimeoutMult: 6,

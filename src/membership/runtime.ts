@@ -11,7 +11,7 @@ import { SwimCodec } from '../codec/swim-envelope.ts'
 import { realClock } from '../runtime/clock.ts'
 import { randomRng } from '../runtime/rng.ts'
 import { UdpTransport } from '../runtime/udp-transport.ts'
-import { profile, type ProfileName } from './config.ts'
+import { profile, type ProfileName, type SwimConfig } from './config.ts'
 import type { Delegate } from './delegate.ts'
 import { SwimNode } from './swim-node.ts'
 import type { LogFn, MemberInfo, MemberState, SwimStats } from './types.ts'
@@ -30,6 +30,8 @@ export interface MembershipOptions {
   joinTimeoutMs: number
   retryIntervalMs: number
   profile: ProfileName
+  /** Knobs that override the profile's (see config.ts); for experiments and benchmarks. */
+  overrides?: Partial<SwimConfig>
   /** base64 AES-256 keys; the first is the primary (encrypts), all decrypt. */
   keys?: string[]
   meta: Record<string, string>
@@ -83,7 +85,7 @@ function meteredStats(metrics: Registry): SwimStats {
 }
 
 export async function startMembership(opts: MembershipOptions): Promise<MembershipHandle> {
-  const config = profile(opts.profile)
+  const config = profile(opts.profile, opts.overrides)
   const keyring = opts.keys && opts.keys.length > 0 ? Keyring.fromBase64(opts.keys) : undefined
   const codec = new SwimCodec(keyring, { maxMetaBytes: config.metaMaxBytes })
   const transport = await UdpTransport.start({

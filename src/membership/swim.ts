@@ -209,13 +209,30 @@ export class Swim extends SwimState {
     const addr = target.addr
     const inc = target.inc
     let done = false
+    let indirectSent = false
     let nacks = 0
     let expectedNacks = 0
+    let tcpFailed = !this.config.tcpFallbackPing
     const cancels: Cancel[] = []
     const finish = () => {
       done = true
       this.acks.delete(seq)
       for (const c of cancels) c()
+    }
+    const fail = () => {
+      if (done || this.stopped) return
+      finish()
+      // Lifeguard: missed nacks mean *we* may be the slow one, so back off.
+      this.adjustHealth(expectedNacks > 0 ? Math.max(0, expectedNacks - nacks) : 1)
+      const m = this.members.get(name)
+      if (m && m.inc === inc && (m.state === 'alive' || m.state === 'suspect')) {
+        this.applySuspect({ t: MsgTag.Suspect, inc, node: name, from: this.name })
+      }
+    }
+    // Every helper said it could not reach the target and the TCP ping failed too:
+    // nothing more can arrive that would change the verdict, so do not wait out the period.
+    const conclusive = () => {
+      if (indirectSent && tcpFailed && expectedNacks > 0 && nacks >= expectedNacks) fail()
     }
     this.acks.set(seq, {
       onAck: () => {
@@ -225,6 +242,7 @@ export class Swim extends SwimState {
       },
       onNack: () => {
         nacks++
+        conclusive()
       },
     })
     const ping: Msg = { t: MsgTag.Ping, seq, target: name, from: this.name, addr: this.addr }
@@ -241,34 +259,33 @@ export class Swim extends SwimState {
           expectedNacks++
           this.send(h.addr, [{ t: MsgTag.PingReq, seq, target: name, targetAddr: addr, from: this.name, addr: this.addr, nack: true }])
         }
-        if (this.config.tcpFallbackPing) this.tcpPing(seq, name, addr, Math.max(1, intervalMs - timeoutMs))
-      }),
-    )
-    cancels.push(
-      this.clock.after(intervalMs, () => {
-        if (done || this.stopped) return
-        finish()
-        // Lifeguard: missed nacks mean *we* may be the slow one, so back off.
-        this.adjustHealth(expectedNacks > 0 ? Math.max(0, expectedNacks - nacks) : 1)
-        const m = this.members.get(name)
-        if (m && m.inc === inc && (m.state === 'alive' || m.state === 'suspect')) {
-          this.applySuspect({ t: MsgTag.Suspect, inc, node: name, from: this.name })
+        indirectSent = true
+        if (this.config.tcpFallbackPing) {
+          this.tcpPing(seq, name, addr, Math.max(1, intervalMs - timeoutMs), () => {
+            tcpFailed = true
+            conclusive()
+          })
         }
       }),
     )
+    cancels.push(this.clock.after(intervalMs, fail))
   }
 
-  private tcpPing(seq: number, target: string, addr: string, timeoutMs: number): void {
+  private tcpPing(seq: number, target: string, addr: string, timeoutMs: number, onFail: () => void): void {
     const frame = this.codec.pack([this.codec.encodeMsg({ t: MsgTag.Ping, seq, target, from: this.name, addr: this.addr })])
     this.stats.bytesOut += frame.length
     this.transport.request(addr, frame, timeoutMs).then(
       (reply) => {
         this.stats.bytesIn += reply.length
         const r = this.codec.decode(reply, true)
-        if (!r.ok) return this.drop(r.reason)
-        for (const m of r.value.msgs) if (m.t === MsgTag.Ack && m.seq === seq) this.acks.get(seq)?.onAck()
+        if (!r.ok) {
+          this.drop(r.reason)
+          return onFail()
+        }
+        for (const m of r.value.msgs) if (m.t === MsgTag.Ack && m.seq === seq) return this.acks.get(seq)?.onAck()
+        onFail()
       },
-      () => {},
+      () => onFail(),
     )
   }
 

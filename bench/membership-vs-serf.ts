@@ -1,0 +1,217 @@
+/**
+ * heck membership vs HashiCorp Serf on loopback, side by side (issue 4).
+ * For each N: start N agents of each (lan profile, 1 s probe interval for both),
+ * time full membership, measure RSS per agent and gossip bytes/s per node in a
+ * steady window, SIGKILL one agent and time until every survivor marks it dead;
+ * count any live agent marked dead at any point.
+ *
+ *   bun bench/membership-vs-serf.ts [16,48] [heck α override, e.g. 1.0]
+ *
+ * heck agents are bench/lib/swim-agent.ts (the startMembership facade), since
+ * `heck agent` is not wired to membership yet. Times come from each agent's own
+ * change events (heck: JSON lines; Serf: EventMemberJoin/Failed log lines), read as
+ * they arrive. Bytes are counted by iptables on lo for the gossip ports (UDP and
+ * TCP, IP headers included), so both systems are measured the same way. Needs
+ * `serf` (apt-get install -y serf; installed here if missing) and root for iptables.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+
+type Sys = 'heck' | 'serf'
+const ns = (process.argv[2] ?? '16,48').split(',').map(Number)
+/** Optional Lifeguard α override for the heck agents (default: the lan profile's). */
+const heckAlpha = process.argv[3]
+const BUN = `${import.meta.dir}/../node_modules/.bin/bun`
+const AGENT = `${import.meta.dir}/lib/swim-agent.ts`
+const CHAIN = 'HECK_MEMBENCH'
+const STEADY_MS = 10_000
+
+function sh(cmd: string[]): { ok: boolean; out: string } {
+  const r = Bun.spawnSync(cmd, { stdout: 'pipe', stderr: 'pipe' })
+  return { ok: r.exitCode === 0, out: r.stdout.toString() + r.stderr.toString() }
+}
+
+function ensureSerf(): void {
+  if (sh(['which', 'serf']).ok) return
+  console.log('installing serf (apt-get install -y serf)')
+  sh(['apt-get', 'update', '-qq'])
+  if (!sh(['apt-get', 'install', '-y', '-qq', 'serf']).ok) throw new Error('cannot install serf')
+}
+
+const ipt = (args: string[]) => sh(['iptables', ...args])
+function countersOn(lo: number, hi: number): boolean {
+  countersOff()
+  if (!ipt(['-N', CHAIN]).ok) return false
+  ipt(['-A', CHAIN, '-p', 'udp', '--sport', `${lo}:${hi}`, '-j', 'RETURN'])
+  ipt(['-A', CHAIN, '-p', 'tcp', '--sport', `${lo}:${hi}`, '-j', 'RETURN'])
+  ipt(['-A', CHAIN, '-p', 'tcp', '--dport', `${lo}:${hi}`, '-j', 'RETURN'])
+  return ipt(['-I', 'OUTPUT', '-o', 'lo', '-j', CHAIN]).ok
+}
+function countersOff(): void {
+  ipt(['-D', 'OUTPUT', '-o', 'lo', '-j', CHAIN])
+  ipt(['-F', CHAIN])
+  ipt(['-X', CHAIN])
+}
+function bytesCounted(): number {
+  const r = ipt(['-L', CHAIN, '-v', '-x', '-n'])
+  let sum = 0
+  for (const line of r.out.split('\n')) {
+    const f = line.trim().split(/\s+/)
+    if (f[2] === 'RETURN') sum += Number(f[1])
+  }
+  return sum
+}
+
+function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) / 1024 : NaN
+  } catch {
+    return NaN
+  }
+}
+
+interface Agent {
+  name: string
+  proc: ReturnType<typeof Bun.spawn>
+  alive: Set<string>
+  deadAt: Map<string, number>
+  ready: boolean
+}
+
+const falseDeaths: string[] = []
+
+function watch(sys: Sys, a: Agent, victim: () => string | undefined): void {
+  const dec = new TextDecoder()
+  let buf = ''
+  const onLine = (line: string) => {
+    const now = performance.now()
+    let member: string | undefined
+    let state: 'alive' | 'dead' | 'left' | undefined
+    if (sys === 'heck') {
+      if (!line.startsWith('{')) return
+      const o = JSON.parse(line) as { ev: string; member?: string; state?: string; members?: string[] }
+      if (o.ev === 'ready') {
+        a.ready = true
+        for (const m of o.members ?? []) a.alive.add(m)
+        return
+      }
+      member = o.member
+      state = o.state === 'alive' ? 'alive' : o.state === 'dead' ? 'dead' : o.state === 'left' ? 'left' : undefined
+    } else {
+      if (line.includes('Serf agent running')) a.ready = true
+      const m = /EventMember(Join|Failed|Leave): (\S+)/.exec(line)
+      if (!m) return
+      member = m[2]
+      state = m[1] === 'Join' ? 'alive' : m[1] === 'Failed' ? 'dead' : 'left'
+    }
+    if (!member || !state) return
+    if (state === 'alive') a.alive.add(member)
+    else a.alive.delete(member)
+    if (state === 'dead') {
+      if (!a.deadAt.has(member)) a.deadAt.set(member, now)
+      if (member !== victim()) falseDeaths.push(`${sys}: ${a.name} marked ${member} dead`)
+    }
+  }
+  void (async () => {
+    for await (const chunk of a.proc.stdout as ReadableStream<Uint8Array>) {
+      buf += dec.decode(chunk, { stream: true })
+      let i: number
+      while ((i = buf.indexOf('\n')) >= 0) {
+        onLine(buf.slice(0, i))
+        buf = buf.slice(i + 1)
+      }
+    }
+  })()
+}
+
+async function until(pred: () => boolean, maxMs: number): Promise<number> {
+  const t0 = performance.now()
+  while (performance.now() - t0 < maxMs) {
+    if (pred()) return performance.now() - t0
+    await Bun.sleep(20)
+  }
+  return NaN
+}
+
+async function run(sys: Sys, n: number, base: number) {
+  const agents: Agent[] = []
+  let victimName: string | undefined
+  const gossipPort = (i: number) => base + i
+  const sidePort = (i: number) => base + 500 + i
+  const spawn = (i: number) => {
+    const name = `${sys[0]}${i}`
+    const seed = `127.0.0.1:${gossipPort(0)}`
+    const cmd =
+      sys === 'heck'
+        ? [BUN, AGENT, '--name', name, '--bind', `127.0.0.1:${gossipPort(i)}`, '--http', `127.0.0.1:${sidePort(i)}`, '--profile', 'lan', ...(heckAlpha ? ['--suspicion-mult', heckAlpha] : []), ...(i > 0 ? ['--join', seed] : [])]
+        : ['serf', 'agent', `-node=${name}`, `-bind=127.0.0.1:${gossipPort(i)}`, `-rpc-addr=127.0.0.1:${sidePort(i)}`, '-profile=lan', '-log-level=info', ...(i > 0 ? [`-join=${seed}`] : [])]
+    const a: Agent = { name, proc: Bun.spawn(cmd, { stdout: 'pipe', stderr: 'ignore' }), alive: new Set(), deadAt: new Map(), ready: false }
+    watch(sys, a, () => victimName)
+    agents.push(a)
+    return a
+  }
+  try {
+    const seed = spawn(0)
+    if (Number.isNaN(await until(() => seed.ready, 20_000))) throw new Error(`${sys} seed did not start`)
+    const tStart = performance.now()
+    for (let i = 1; i < n; i++) spawn(i)
+    const names = agents.map((a) => a.name)
+    const full = await until(() => agents.every((a) => names.every((x) => a.alive.has(x))), 120_000)
+    const fullMs = Number.isNaN(full) ? NaN : performance.now() - tStart
+    await Bun.sleep(3000)
+    const counting = countersOn(gossipPort(0), gossipPort(n - 1))
+    const b0 = counting ? bytesCounted() : 0
+    await Bun.sleep(STEADY_MS)
+    const bytesPerNodeS = counting ? (bytesCounted() - b0) / (STEADY_MS / 1000) / n : NaN
+    countersOff()
+    const rss = agents.map((a) => rssMiB(a.proc.pid))
+    const victim = agents[Math.floor(n / 2)] as Agent
+    victimName = victim.name
+    const t0 = performance.now()
+    victim.proc.kill('SIGKILL')
+    const survivors = agents.filter((a) => a !== victim)
+    await until(() => survivors.every((a) => a.deadAt.has(victim.name)), 90_000)
+    const seen = survivors.map((a) => (a.deadAt.get(victim.name) ?? NaN) - t0)
+    return {
+      sys,
+      n,
+      fullMs,
+      rssMeanMiB: rss.reduce((x, y) => x + y, 0) / rss.length,
+      rssMaxMiB: Math.max(...rss),
+      bytesPerNodeS,
+      firstDeadMs: Math.min(...seen),
+      allDeadMs: Math.max(...seen),
+      missed: seen.filter(Number.isNaN).length,
+    }
+  } finally {
+    for (const a of agents) a.proc.kill('SIGKILL')
+    await Promise.all(agents.map((a) => a.proc.exited))
+    countersOff()
+  }
+}
+
+ensureSerf()
+if (!existsSync(BUN)) throw new Error(`bun not found at ${BUN}`)
+const rows: Awaited<ReturnType<typeof run>>[] = []
+// Below the ephemeral range (32768+), so outgoing connections never take our ports.
+let base = 24000
+for (const n of ns) {
+  for (const sys of ['heck', 'serf'] as const) {
+    const r = await run(sys, n, base)
+    base += 1000
+    rows.push(r)
+    console.log(JSON.stringify(r))
+  }
+}
+const f = (x: number, d = 1) => (Number.isNaN(x) ? 'n/a' : x.toFixed(d))
+console.log('\n| system | N | full membership (s) | SIGKILL seen by first / all survivors (s) | RSS per agent mean / max (MiB) | gossip bytes/s per node |')
+console.log('|---|---|---|---|---|---|')
+for (const r of rows) {
+  console.log(`| ${r.sys} | ${r.n} | ${f(r.fullMs / 1000)} | ${f(r.firstDeadMs / 1000, 2)} / ${f(r.allDeadMs / 1000, 2)}${r.missed ? ` (${r.missed} never)` : ''} | ${f(r.rssMeanMiB)} / ${f(r.rssMaxMiB)} | ${f(r.bytesPerNodeS, 0)} |`)
+}
+for (const n of ns) {
+  const h = rows.find((r) => r.sys === 'heck' && r.n === n)
+  const s = rows.find((r) => r.sys === 'serf' && r.n === n)
+  if (h && s) console.log(`N=${n}: heck/serf detection (all survivors) = ${f(h.allDeadMs / s.allDeadMs, 2)}`)
+}
+console.log(`live agents ever marked dead: ${falseDeaths.length}${falseDeaths.length ? `\n  ${falseDeaths.join('\n  ')}` : ''}`)
