@@ -23,16 +23,83 @@ interface Metric {
   render(out: string[]): void
 }
 
+interface KeyNode {
+  /** label name → label value → the node for label sets that go on from here. */
+  next: Map<string, Map<string, KeyNode>>
+  /** The rendered key of the label set ending here. */
+  key?: string
+}
+
+/**
+ * Remembers the rendered key of each label set seen, so a hot inc() walks two or
+ * four Map lookups instead of sorting, escaping and joining a string every call
+ * (that was ~10% of the scheduler's CPU at 10,000 checks/s). Only for label sets of
+ * one or two labels, which is every hot counter here; more labels are built each time.
+ * Holds one entry per distinct label set, like the counter's own values.
+ */
+class LabelKeyCache {
+  private readonly root: KeyNode = { next: new Map() }
+
+  key(labels: Labels | undefined): string {
+    if (!labels) return ''
+    let a: string | undefined
+    let b: string | undefined
+    let n = 0
+    for (const k in labels) {
+      n++
+      if (n === 1) a = k
+      else if (n === 2) b = k
+      else break
+    }
+    if (n === 0) return ''
+    if (n > 2) return labelKey(labels)
+    if (b !== undefined && b < (a as string)) [a, b] = [b, a]
+    let node = this.step(this.root, a as string, labels[a as string] as string)
+    if (b !== undefined) node = this.step(node, b, labels[b] as string)
+    return (node.key ??= labelKey(labels))
+  }
+
+  private step(node: KeyNode, name: string, value: string): KeyNode {
+    let byValue = node.next.get(name)
+    if (!byValue) {
+      byValue = new Map()
+      node.next.set(name, byValue)
+    }
+    let child = byValue.get(value)
+    if (!child) {
+      child = { next: new Map() }
+      byValue.set(value, child)
+    }
+    return child
+  }
+}
+
+/** A counter bound to one label set: inc() without building or looking up its key again. */
+export interface BoundCounter {
+  inc(by?: number): void
+  get(): number
+}
+
 export class Counter implements Metric {
   readonly type = 'counter'
   private values = new Map<string, number>()
+  private readonly keys = new LabelKeyCache()
   constructor(readonly name: string, readonly help: string) {}
   inc(labels?: Labels, by = 1): void {
-    const k = labelKey(labels)
+    const k = this.keys.key(labels)
     this.values.set(k, (this.values.get(k) ?? 0) + by)
   }
   get(labels?: Labels): number {
-    return this.values.get(labelKey(labels)) ?? 0
+    return this.values.get(this.keys.key(labels)) ?? 0
+  }
+  /** A handle for one label set, for hot paths (e.g. `checks.labels({ result: 'ok' }).inc()`). */
+  labels(labels?: Labels): BoundCounter {
+    const k = labelKey(labels)
+    const values = this.values
+    return {
+      inc: (by = 1) => values.set(k, (values.get(k) ?? 0) + by),
+      get: () => values.get(k) ?? 0,
+    }
   }
   render(out: string[]): void {
     for (const [k, v] of this.values) out.push(`${this.name}${k} ${v}`)
