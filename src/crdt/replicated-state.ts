@@ -127,8 +127,16 @@ export class ReplicatedState {
     })
   }
 
+  /** Drops only `contributor`'s entry; when it was the last one this replica saw, the target's health goes too. */
   removeContribution(contributor: string, id: string): boolean {
-    return this.write((b) => regRemoveContribution(this.rep, b, contributor, id))
+    return this.write((b) => this.dropContribution(b, contributor, id))
+  }
+
+  private dropContribution(b: DeltaBuilder, contributor: string, id: string): boolean {
+    if (!regRemoveContribution(this.rep, b, contributor, id)) return false
+    const others = this.rep.entries(REGISTRY_PREFIX + id).filter((e) => (e.v as { c: string }).c !== contributor)
+    if (others.length === 0) healthRemove(this.rep, b, id)
+    return true
   }
 
   /** Makes `contributor`'s entries exactly `defs` (a node's targets file): adds, updates, drops only its own. */
@@ -140,7 +148,7 @@ export class ReplicatedState {
     for (const [id, def] of want)
       if (!have.has(id) || !sameValue(have.get(id), def))
         ops.push((b) => regPut(this.rep, b, contributor, id, def, this.hlc.now(), sameValue))
-    for (const id of have.keys()) if (!want.has(id)) ops.push((b) => regRemoveContribution(this.rep, b, contributor, id))
+    for (const id of have.keys()) if (!want.has(id)) ops.push((b) => this.dropContribution(b, contributor, id))
     // Chunks keep each delta small enough to piggyback on one gossip packet.
     for (let i = 0; i < ops.length; i += this.limits.maxKeysPerDelta)
       this.write((b) => {

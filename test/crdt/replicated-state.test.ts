@@ -60,6 +60,18 @@ describe('target registry (AWOR map with per-contributor entries)', () => {
     expect(a.target('t2')?.contributors).toEqual(['b'])
   })
 
+  test('the last contribution going drops the health too; an earlier one does not', () => {
+    const a = mkReplica('a').rs
+    a.setContribution('a', [{ id: 't1', def: {} }])
+    a.putTarget('api', 't1', {})
+    a.observe('t1', obs(1, 'up', 'a'))
+    a.setContribution('a', [])
+    expect(a.health('t1')?.status).toBe('up')
+    a.removeContribution('api', 't1')
+    expect(a.target('t1')).toBeUndefined()
+    expect(a.health('t1')).toBeUndefined()
+  })
+
   test('removeTarget also drops its health observations', () => {
     const a = mkReplica('a').rs
     a.putTarget('api', 't1', {})
