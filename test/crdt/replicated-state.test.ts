@@ -191,7 +191,7 @@ describe('gossip delegate', () => {
     expect(da.getBroadcasts(3, 1200)).toEqual([])
     expect(a.rs.ae.queue.length).toBe(0) // too big for any packet: left to push/pull
     expect(counterOf(b.metrics, 'applied')).toBe(50)
-    expect(b.metrics.render()).toContain('heck_gossip_bytes_total{direction="in",kind="delta"}')
+    expect(b.metrics.render()).toContain('heck_crdt_bytes_total{direction="in",kind="delta"}')
   })
 
   test('push/pull: join ships full state; later only digests, then each side pulls exactly what it lacks', async () => {
