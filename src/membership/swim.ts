@@ -4,7 +4,8 @@
  * Transport. It probes members in shuffled round-robin order, asks k others to probe
  * indirectly (with nacks) when a ping goes unanswered, suspects, confirms, declares
  * dead, refutes claims about itself, and piggybacks news on every packet.
- * Message handling lives in swim-handlers.ts; state changes in swim-state.ts.
+ * Message handling lives in swim-node.ts, state changes in swim-state.ts, one probe
+ * in swim-probe.ts, gossip rounds and push/pull in swim-sync.ts.
  */
 import type { Clock, Cancel } from '../runtime/clock.ts'
 import type { Rng } from '../runtime/rng.ts'
@@ -16,6 +17,8 @@ import type { Delegate } from './delegate.ts'
 import { applyHealthDelta, pushPullScaleMs, retransmitLimit, scaleByHealth } from './math.ts'
 import { BroadcastQueue } from './broadcast-queue.ts'
 import { SwimState } from './swim-state.ts'
+import { gossipRound, pushPull, pushPullRound } from './swim-sync.ts'
+import { probeMember } from './swim-probe.ts'
 import type { LogFn, Meta, SwimStats } from './types.ts'
 
 export interface SwimOptions {
@@ -34,7 +37,7 @@ export interface SwimOptions {
   stats?: SwimStats
 }
 
-interface AckWaiter {
+export interface AckWaiter {
   onAck: () => void
   onNack: () => void
 }
@@ -51,11 +54,12 @@ export class Swim extends SwimState {
   readonly rng: Rng
   health = 0
   private seq = 1
-  private readonly acks = new Map<number, AckWaiter>()
+  /** Pending probes by sequence number; internal to the core (swim-probe.ts uses it). */
+  readonly acks = new Map<number, AckWaiter>()
   private probeOrder: string[] = []
   private probeIndex = 0
   private timers: Cancel[] = []
-  private stopped = false
+  stopped = false
 
   constructor(opts: SwimOptions) {
     super(opts.name, opts.transport.localAddr, opts.meta ?? {}, opts.config, opts.clock, opts.lifeguard ?? true, opts.log)
@@ -143,7 +147,7 @@ export class Swim extends SwimState {
   }
 
   /** Own broadcasts first, then the delegate's payloads, within `budget` bytes. */
-  private takeBroadcasts(budget: number): Uint8Array[] {
+  takeBroadcasts(budget: number): Uint8Array[] {
     if (budget <= MESSAGE_OVERHEAD_BYTES) return []
     const limit = retransmitLimit(this.config.retransmitMult, this.liveCount())
     const out = this.queue.take(MESSAGE_OVERHEAD_BYTES, budget, limit)
@@ -203,90 +207,7 @@ export class Swim extends SwimState {
   }
 
   private probe(name: string): void {
-    const target = this.members.get(name)
-    if (!target) return
-    const seq = this.nextSeq()
-    const addr = target.addr
-    const inc = target.inc
-    let done = false
-    let indirectSent = false
-    let nacks = 0
-    let expectedNacks = 0
-    let tcpFailed = !this.config.tcpFallbackPing
-    const cancels: Cancel[] = []
-    const finish = () => {
-      done = true
-      this.acks.delete(seq)
-      for (const c of cancels) c()
-    }
-    const fail = () => {
-      if (done || this.stopped) return
-      finish()
-      // Lifeguard: missed nacks mean *we* may be the slow one, so back off.
-      this.adjustHealth(expectedNacks > 0 ? Math.max(0, expectedNacks - nacks) : 1)
-      const m = this.members.get(name)
-      if (m && m.inc === inc && (m.state === 'alive' || m.state === 'suspect')) {
-        this.applySuspect({ t: MsgTag.Suspect, inc, node: name, from: this.name })
-      }
-    }
-    // Every helper said it could not reach the target and the TCP ping failed too:
-    // nothing more can arrive that would change the verdict, so do not wait out the period.
-    const conclusive = () => {
-      if (indirectSent && tcpFailed && expectedNacks > 0 && nacks >= expectedNacks) fail()
-    }
-    this.acks.set(seq, {
-      onAck: () => {
-        if (done) return
-        finish()
-        this.adjustHealth(-1)
-      },
-      onNack: () => {
-        nacks++
-        conclusive()
-      },
-    })
-    const ping: Msg = { t: MsgTag.Ping, seq, target: name, from: this.name, addr: this.addr }
-    // Buddy system: a suspected member learns of the suspicion from its prober at once.
-    const msgs: Msg[] = this.lifeguard && target.state === 'suspect' ? [{ t: MsgTag.Suspect, inc, node: name, from: this.name }, ping] : [ping]
-    this.send(addr, msgs)
-    const timeoutMs = this.scaled(this.config.probeTimeoutMs)
-    const intervalMs = this.scaled(this.config.probeIntervalMs)
-    cancels.push(
-      this.clock.after(timeoutMs, () => {
-        if (done || this.stopped) return
-        const helpers = this.randomMembers(this.config.indirectChecks, (m) => m.state === 'alive' && m.name !== name)
-        for (const h of helpers) {
-          expectedNacks++
-          this.send(h.addr, [{ t: MsgTag.PingReq, seq, target: name, targetAddr: addr, from: this.name, addr: this.addr, nack: true }])
-        }
-        indirectSent = true
-        if (this.config.tcpFallbackPing) {
-          this.tcpPing(seq, name, addr, Math.max(1, intervalMs - timeoutMs), () => {
-            tcpFailed = true
-            conclusive()
-          })
-        }
-      }),
-    )
-    cancels.push(this.clock.after(intervalMs, fail))
-  }
-
-  private tcpPing(seq: number, target: string, addr: string, timeoutMs: number, onFail: () => void): void {
-    const frame = this.codec.pack([this.codec.encodeMsg({ t: MsgTag.Ping, seq, target, from: this.name, addr: this.addr })])
-    this.stats.bytesOut += frame.length
-    this.transport.request(addr, frame, timeoutMs).then(
-      (reply) => {
-        this.stats.bytesIn += reply.length
-        const r = this.codec.decode(reply, true)
-        if (!r.ok) {
-          this.drop(r.reason)
-          return onFail()
-        }
-        for (const m of r.value.msgs) if (m.t === MsgTag.Ack && m.seq === seq) return this.acks.get(seq)?.onAck()
-        onFail()
-      },
-      () => onFail(),
-    )
+    probeMember(this, name)
   }
 
   // ---- ack bookkeeping used by the handlers ----
@@ -320,47 +241,19 @@ export class Swim extends SwimState {
     })
   }
 
-  // ---- gossip, push/pull, reap ----
+  // ---- gossip and push/pull: swim-sync.ts ----
 
   private gossipTick(): void {
-    if (this.queue.size === 0 && !this.delegate) return
-    const now = this.clock.monotonic()
-    const targets = this.randomMembers(this.config.gossipNodes, (m) =>
-      m.state === 'alive' || m.state === 'suspect' || now - m.sinceMs < this.config.gossipToTheDeadMs,
-    )
-    for (const t of targets) {
-      const msgs = this.takeBroadcasts(this.config.packetLimitBytes - this.codec.envelopeOverheadBytes)
-      if (msgs.length === 0) return
-      for (const pkt of this.codec.packAll(msgs, this.config.packetLimitBytes)) {
-        this.stats.bytesOut += pkt.length
-        this.transport.sendPacket(t.addr, pkt)
-      }
-    }
+    gossipRound(this)
   }
 
   protected pushPullTick(): void {
-    const [peer] = this.randomMembers(1, (m) => m.state === 'alive')
-    if (peer) void this.pushPull(peer.addr, false).catch(() => {})
-    // Reconnect (Serf's reconnect loop): a member we think dead may be alive across a
-    // healed partition; an exchange lets both sides see the other's claim and refute it.
-    const [dead] = this.randomMembers(1, (m) => m.state === 'dead')
-    if (dead) void this.pushPull(dead.addr, false).catch(() => {})
+    pushPullRound(this)
   }
 
   /** One full-state exchange over a stream; resolves once the peer's state is merged. */
-  async pushPull(addr: string, join: boolean, timeoutMs = this.config.streamTimeoutMs): Promise<void> {
-    const frame = this.codec.pack([this.codec.encodeMsg(this.localPushPull(join))])
-    this.stats.bytesOut += frame.length
-    const reply = await this.transport.request(addr, frame, timeoutMs)
-    this.stats.bytesIn += reply.length
-    const r = this.codec.decode(reply, true)
-    if (!r.ok) {
-      this.drop(r.reason)
-      throw new Error(`push/pull with ${addr}: bad reply (${r.reason})`)
-    }
-    const m = r.value.msgs[0]
-    if (!m || m.t !== MsgTag.PushPull) throw new Error(`push/pull with ${addr}: unexpected reply`)
-    this.mergePushPull(m)
+  pushPull(addr: string, join: boolean, timeoutMs = this.config.streamTimeoutMs): Promise<void> {
+    return pushPull(this, addr, join, timeoutMs)
   }
 
   localPushPull(join: boolean): Msg {
