@@ -36,8 +36,14 @@ export class AgentSet {
     return `http://127.0.0.1:${a.http}`
   }
 
+  /**
+   * Starts (or restarts, same name and ports) one agent. It joins through the
+   * first agent, or, when it is the first one and others run (a restarted seed),
+   * through the first other running agent.
+   */
   start(a: Agent): void {
-    const seed = this.agents[0] as Agent
+    const first = this.agents[0] as Agent
+    const seed = a === first ? this.running().find((x) => x !== a) : first
     const args = [
       'agent',
       '--name', a.name,
@@ -47,7 +53,7 @@ export class AgentSet {
       '--log-level', 'warn',
       ...(this.opts.targetsPath ? ['--targets', this.opts.targetsPath] : []),
       ...(a.dataDir ? ['--data-dir', a.dataDir] : []),
-      ...(a === seed ? [] : ['--retry-join', `127.0.0.1:${seed.gossip}`]),
+      ...(seed ? ['--retry-join', `127.0.0.1:${seed.gossip}`] : []),
       ...(this.opts.extraArgs ?? []),
     ]
     a.proc = Bun.spawn([this.bin, ...args], { stdout: 'ignore', stderr: Bun.file(join(this.dir, `${a.name}.log`)), stdin: 'ignore' })
@@ -85,6 +91,14 @@ export class AgentSet {
       timeoutMs,
       'membership to converge',
     )
+  }
+
+  /** `heck status --json` asked of one agent through the binary, parsed. */
+  async status(a: Agent): Promise<any> {
+    const p = Bun.spawn([this.bin, 'status', '--json', '--http', `127.0.0.1:${a.http}`], { stdout: 'pipe', stderr: 'pipe' })
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited])
+    if (code !== 0) throw new Error(`heck status --http ${a.http} exited ${code}: ${await new Response(p.stderr).text()}`)
+    return JSON.parse(out)
   }
 
   log(a: Agent): Promise<string> {
