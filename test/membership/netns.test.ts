@@ -1,0 +1,106 @@
+/**
+ * Three hosts in network namespaces the test creates (veth pairs on one bridge),
+ * each running a membership agent (bench/lib/swim-agent.ts, profile `local`). The
+ * test cuts one host off with iptables inside its namespace, checks that the other
+ * two mark it dead, heals the cut and checks that it comes back alive everywhere
+ * (through the push/pull reconnect to dead members). It removes everything it made.
+ * Needs root, `ip` and `iptables`; otherwise it prints SKIP and skips.
+ */
+import { afterAll, expect, test } from 'bun:test'
+
+const run = (cmd: string[]) => Bun.spawnSync(cmd, { stdout: 'pipe', stderr: 'pipe' })
+const ok = (cmd: string[]) => run(cmd).exitCode === 0
+const canRun = process.getuid?.() === 0 && ok(['which', 'ip']) && ok(['which', 'iptables'])
+if (!canRun) console.log('SKIP: network-namespace test needs root, ip and iptables')
+
+const BR = 'hkswbr0'
+const NS = [1, 2, 3].map((i) => `hksw-ns${i}`)
+const ip = (i: number) => `10.231.77.${i + 1}`
+const BUN = `${import.meta.dir}/../../node_modules/.bin/bun`
+const AGENT = `${import.meta.dir}/../../bench/lib/swim-agent.ts`
+const procs: Array<ReturnType<typeof Bun.spawn>> = []
+
+function cleanup(): void {
+  for (const p of procs) p.kill('SIGKILL')
+  for (const ns of NS) run(['ip', 'netns', 'del', ns])
+  run(['ip', 'link', 'del', BR])
+}
+
+afterAll(cleanup)
+
+function setup(): void {
+  cleanup()
+  const must = (cmd: string[]) => {
+    const r = run(cmd)
+    if (r.exitCode !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr.toString()}`)
+  }
+  must(['ip', 'link', 'add', BR, 'type', 'bridge'])
+  must(['ip', 'link', 'set', BR, 'up'])
+  NS.forEach((ns, i) => {
+    must(['ip', 'netns', 'add', ns])
+    must(['ip', 'link', 'add', `hksw${i}a`, 'type', 'veth', 'peer', 'name', `hksw${i}b`])
+    must(['ip', 'link', 'set', `hksw${i}b`, 'netns', ns])
+    must(['ip', 'link', 'set', `hksw${i}a`, 'master', BR, 'up'])
+    must(['ip', '-n', ns, 'addr', 'add', `${ip(i)}/24`, 'dev', `hksw${i}b`])
+    must(['ip', '-n', ns, 'link', 'set', `hksw${i}b`, 'up'])
+    must(['ip', '-n', ns, 'link', 'set', 'lo', 'up'])
+  })
+}
+
+interface Host {
+  name: string
+  states: Map<string, string>
+}
+
+function startAgent(i: number): Host {
+  const h: Host = { name: `h${i}`, states: new Map() }
+  const args = ['--name', h.name, '--bind', `${ip(i)}:7946`, '--http', `${ip(i)}:8080`, '--profile', 'local']
+  if (i > 0) args.push('--join', `${ip(0)}:7946`)
+  const p = Bun.spawn(['ip', 'netns', 'exec', NS[i] as string, BUN, AGENT, ...args], { stdout: 'pipe', stderr: 'inherit' })
+  procs.push(p)
+  void (async () => {
+    let buf = ''
+    for await (const chunk of p.stdout as ReadableStream<Uint8Array>) {
+      buf += new TextDecoder().decode(chunk)
+      let k: number
+      while ((k = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, k)
+        buf = buf.slice(k + 1)
+        if (!line.startsWith('{')) continue
+        const o = JSON.parse(line) as { ev: string; member?: string; state?: string; members?: string[] }
+        if (o.ev === 'ready') for (const m of o.members ?? []) h.states.set(m, 'alive')
+        else if (o.member && o.state) h.states.set(o.member, o.state)
+      }
+    }
+  })()
+  return h
+}
+
+async function waitFor(pred: () => boolean, ms: number, what: string): Promise<number> {
+  const t0 = performance.now()
+  while (performance.now() - t0 < ms) {
+    if (pred()) return performance.now() - t0
+    await Bun.sleep(50)
+  }
+  throw new Error(`timed out after ${ms} ms waiting for: ${what}`)
+}
+
+test.skipIf(!canRun)('3 hosts in namespaces: a cut host is detected, and rejoins after the heal', async () => {
+  setup()
+  const hosts: Host[] = []
+  hosts.push(startAgent(0))
+  await waitFor(() => hosts[0]!.states.has('h0'), 15_000, 'h0 ready')
+  hosts.push(startAgent(1), startAgent(2))
+  const all = (state: string, who: Host[], about: string[]) => who.every((h) => about.every((m) => h.states.get(m) === state))
+  await waitFor(() => all('alive', hosts, ['h0', 'h1', 'h2']), 20_000, 'all three alive everywhere')
+
+  // Cut h2 off: drop everything in and out of its namespace except loopback.
+  expect(ok(['ip', 'netns', 'exec', NS[2] as string, 'iptables', '-A', 'INPUT', '!', '-i', 'lo', '-j', 'DROP'])).toBe(true)
+  expect(ok(['ip', 'netns', 'exec', NS[2] as string, 'iptables', '-A', 'OUTPUT', '!', '-o', 'lo', '-j', 'DROP'])).toBe(true)
+  const tDead = await waitFor(() => all('dead', hosts.slice(0, 2), ['h2']), 30_000, 'h0 and h1 mark h2 dead')
+  console.log(`netns: cut host marked dead by both others after ${tDead.toFixed(0)} ms`)
+
+  expect(ok(['ip', 'netns', 'exec', NS[2] as string, 'iptables', '-F'])).toBe(true)
+  const tBack = await waitFor(() => all('alive', hosts, ['h0', 'h1', 'h2']), 60_000, 'h2 alive again everywhere')
+  console.log(`netns: after the heal, all three alive everywhere after ${tBack.toFixed(0)} ms`)
+}, 180_000)
