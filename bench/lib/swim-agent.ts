@@ -4,7 +4,9 @@
  * plus GET /v1/members and /metrics. Prints one JSON line per membership change
  * (the bench times these as they arrive). SIGTERM leaves gracefully; SIGKILL is a crash.
  *
- *   bun bench/lib/swim-agent.ts --name X --bind 127.0.0.1:P --http 127.0.0.1:Q [--join 127.0.0.1:S] [--profile lan]
+ *   bun bench/lib/swim-agent.ts --name X --bind 127.0.0.1:P --http 127.0.0.1:Q [--join 127.0.0.1:S] [--profile lan] [--encrypt KEY]
+ *
+ * A failed join prints the error to stderr and exits 1.
  */
 import { parseArgs } from 'node:util'
 import { Registry } from '../../src/metrics/registry.ts'
@@ -17,6 +19,8 @@ const { values } = parseArgs({
     http: { type: 'string' },
     join: { type: 'string', multiple: true },
     profile: { type: 'string' },
+    /** base64 key; repeatable, the first is the primary. */
+    encrypt: { type: 'string', multiple: true },
     /** Overrides the profile's Lifeguard α (suspicionMult), for comparing settings. */
     'suspicion-mult': { type: 'string' },
   },
@@ -37,6 +41,7 @@ const h = await startMembership({
   retryIntervalMs: 1000,
   profile: (values.profile ?? 'lan') as 'lan',
   overrides: values['suspicion-mult'] ? { suspicionMult: Number(values['suspicion-mult']) } : undefined,
+  keys: values.encrypt,
   meta: { http: values.http },
   metrics,
   log: (level, msg, fields) => {
@@ -54,7 +59,7 @@ Bun.serve({
     return new Response('not found', { status: 404 })
   },
 })
-out({ ev: 'ready', name: h.name, members: h.members().map((m) => m.name) })
+out({ ev: 'ready', name: h.name, addr: h.addr, members: h.members().map((m) => m.name) })
 process.on('SIGTERM', async () => {
   await h.leave(2000)
   await h.shutdown()
