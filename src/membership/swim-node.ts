@@ -125,9 +125,16 @@ export class SwimNode extends Swim {
       .finally(() => this.syncing.delete(name))
   }
 
+  private addrIndex = new Map<string, string>()
+  private addrIndexVersion = -1
+
+  /** The member at `addr` (for the delegate's `from`), or the address if unknown. */
   private nameOf(addr: string): string {
-    for (const m of this.members.values()) if (m.addr === addr) return m.name
-    return addr
+    if (this.addrIndexVersion !== this.addrVersion) {
+      this.addrIndex = new Map([...this.members.values()].map((m) => [m.addr, m.name]))
+      this.addrIndexVersion = this.addrVersion
+    }
+    return this.addrIndex.get(addr) ?? addr
   }
 
   private pingOnBehalf(from: string, req: Extract<Msg, { t: typeof MsgTag.PingReq }>): void {

@@ -35,6 +35,8 @@ export abstract class SwimState {
   private listeners: ChangeListener[] = []
   inc = 0
   leaving = false
+  /** Bumped whenever a member is added, forgotten or changes address (for address lookups). */
+  addrVersion = 0
 
   constructor(
     readonly name: string,
@@ -116,6 +118,7 @@ export abstract class SwimState {
     if (!m) {
       const fresh: Member = { name: msg.node, addr: msg.addr, meta: msg.meta, inc: msg.inc, state: 'alive', sinceMs: this.clock.monotonic() }
       this.members.set(msg.node, fresh)
+      this.addrVersion++
       this.live++
       this.listIndex.set(msg.node, this.memberList.length)
       this.memberList.push(msg.node)
@@ -132,6 +135,7 @@ export abstract class SwimState {
         return
       }
       m.addr = msg.addr
+      this.addrVersion++
       m.meta = msg.meta
       const prev = m.state
       this.setState(m, 'alive', msg.inc)
@@ -232,6 +236,7 @@ export abstract class SwimState {
     const m = this.members.get(name)
     if (m) this.live -= SwimState.counts(m.state)
     this.members.delete(name)
+    this.addrVersion++
     const i = this.listIndex.get(name)
     if (i === undefined) return
     const last = this.memberList.pop() as string
