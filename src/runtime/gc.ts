@@ -1,35 +1,44 @@
 /**
  * Garbage-collection pacing for the agent (edge only: src/cli calls it). At
- * 10,000 checks/s each check leaves short-lived garbage behind (the fetch's
+ * 10,000 checks/s each check leaves short-lived garbage behind (fetch's
  * Request/Response/Headers, an AbortController and its signal, promises). Left to
  * its own heuristics JavaScriptCore lets that pile up to 100+ MiB of heap between
- * collections and the process RSS climbs to 300-400 MiB; collecting on a steady
- * beat keeps the heap near its live size, and Bun.gc also asks mimalloc to return
- * freed pages (Bun docs, `Bun.gc`). See docs/BENCHMARKS.md "Version 1" for the
- * measured effect of the interval and of synchronous vs asynchronous collection.
+ * full collections and the process RSS climbs to 300-400 MiB. Young-generation
+ * ("eden") collections on a short beat reclaim that garbage while it is young, with
+ * pauses of a few ms because they only visit what survived since the last one; an
+ * optional full collection on a slower beat (Bun.gc(true), which also asks mimalloc
+ * to return freed pages) trims what was promoted anyway, at the cost of a pause
+ * proportional to the live heap. Measured in docs/BENCHMARKS.md "Version 1".
  */
+import { edenGC } from 'bun:jsc'
 
 export interface GcPacerOptions {
   /**
-   * How often (ms) to ask for a collection. Shorter keeps RSS lower but spends
-   * more CPU on marking the live heap; longer lets garbage pile up between
-   * collections. Default 1000. 0 disables the pacer.
+   * How often (ms) to run an eden (young-generation) collection. Shorter keeps less
+   * garbage around but spends more CPU; each costs ~1-5 ms at 10,000 checks/s.
+   * Default 250. 0 disables it.
    */
-  intervalMs?: number
+  edenEveryMs?: number
   /**
-   * Run the collection synchronously (a full, blocking GC on the JS thread: its
-   * pause adds to schedule lag) instead of only requesting one, which JSC runs
-   * concurrently. Default false.
+   * How often (ms) to run a full, synchronous collection. It blocks the JS thread
+   * for a time proportional to the live heap (≈ 50-100 ms for 50 MiB on a loaded
+   * 2-core machine), which shows up as schedule lag, so keep it rare. Default 0 (off).
    */
-  sync?: boolean
+  fullEveryMs?: number
 }
 
-/** Starts collecting on a timer; returns a function that stops it. The timer never keeps the process alive. */
+/** Starts collecting on timers; returns a function that stops them. The timers never keep the process alive. */
 export function startGcPacer(opts: GcPacerOptions = {}): () => void {
-  const intervalMs = opts.intervalMs ?? 1000
-  if (!(intervalMs > 0)) return () => {}
-  const sync = opts.sync ?? false
-  const t = setInterval(() => Bun.gc(sync), intervalMs)
-  ;(t as { unref?: () => void }).unref?.()
-  return () => clearInterval(t)
+  const timers: ReturnType<typeof setInterval>[] = []
+  const every = (ms: number, fn: () => void) => {
+    if (!(ms > 0)) return
+    const t = setInterval(fn, ms)
+    ;(t as { unref?: () => void }).unref?.()
+    timers.push(t)
+  }
+  every(opts.edenEveryMs ?? 250, () => edenGC())
+  every(opts.fullEveryMs ?? 0, () => Bun.gc(true))
+  return () => {
+    for (const t of timers) clearInterval(t)
+  }
 }

@@ -79,12 +79,15 @@ async function probeHttp(target: Target, check: HttpCheck, headers: Record<strin
 }
 
 async function discard(res: Response): Promise<void> {
-  if (!res.body) return
-  const len = Number(res.headers.get('content-length') ?? Number.NaN)
+  // Read the length before touching res.body: in Bun that getter makes a ReadableStream,
+  // which a small sized body (the common case) does not need.
+  const header = res.headers.get('content-length')
+  const len = header === null ? Number.NaN : Number(header)
   if (len >= 0 && len <= DRAIN_MAX_BYTES) {
     await res.arrayBuffer()
     return
   }
+  if (!res.body) return
   if (len > DRAIN_MAX_BYTES) {
     await res.body.cancel()
     return

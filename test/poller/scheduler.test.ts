@@ -116,6 +116,19 @@ describe('scheduler', () => {
     }
   })
 
+  test('each check times out at its own deadline, whatever the others (one deadline timer)', async () => {
+    const { clock, sched, results } = setup({ script: () => ({ latencyMs: 950 }) })
+    sched.setTargets([target('long', { timeoutMs: 800 }), target('short', { timeoutMs: 100 }), target('mid', { timeoutMs: 450 })])
+    await runUntil(clock, 5000)
+    const want: Record<string, number> = { long: 800, short: 100, mid: 450 }
+    expect(new Set(results.map((r) => r.id))).toEqual(new Set(Object.keys(want)))
+    for (const r of results) {
+      expect(r.outcome.ok).toBe(false)
+      expect(r.outcome.latencyMs).toBe(want[r.id] as number)
+    }
+    await sched.stop()
+  })
+
   test('metrics: checks by result, durations and lag use the SPEC names', async () => {
     const { clock, sched, results, metrics } = setup({ script: (_t, n) => ({ latencyMs: 20, ok: n % 2 === 0 }) })
     sched.setTargets([target('m')])
