@@ -41,12 +41,21 @@ export function cpuSeconds(pid: number): number | undefined {
 /** Samples RSS every intervalMs and keeps the maximum. */
 export function rssSampler(pid: number, intervalMs = 250) {
   let max = rssBytes(pid) ?? 0
+  let windowMax = max
   const t = setInterval(() => {
     const r = rssBytes(pid)
     if (r !== undefined && r > max) max = r
+    if (r !== undefined && r > windowMax) windowMax = r
   }, intervalMs)
   return {
+    /** Maximum since the sampler started. */
     max: () => max,
+    /** Maximum since the previous windowMax() call (or the start); starts a new window. */
+    windowMax: () => {
+      const m = windowMax
+      windowMax = 0
+      return m
+    },
     stop: () => clearInterval(t),
   }
 }
