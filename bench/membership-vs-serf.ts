@@ -2,7 +2,8 @@
  * heck membership vs HashiCorp Serf on loopback, side by side (issue 4).
  * For each N: start N agents of each (lan profile, 1 s probe interval for both),
  * time full membership, measure RSS per agent and gossip bytes/s per node in a
- * steady window, SIGKILL one agent and time until every survivor marks it dead;
+ * steady window, SIGKILL agents one after another (KILLS, default 3) and time until
+ * every survivor marks each dead;
  * count any live agent marked dead at any point.
  *
  *   bun bench/membership-vs-serf.ts [16,48] [heck α override, e.g. 1.0]
@@ -24,6 +25,8 @@ const BUN = `${import.meta.dir}/../node_modules/.bin/bun`
 const AGENT = `${import.meta.dir}/lib/swim-agent.ts`
 const CHAIN = 'HECK_MEMBENCH'
 const STEADY_MS = 10_000
+/** Agents SIGKILLed one after another (each once the previous is dead everywhere); detection is reported per kill. */
+const KILLS = Number(process.env.KILLS ?? 3)
 
 function sh(cmd: string[]): { ok: boolean; out: string } {
   const r = Bun.spawnSync(cmd, { stdout: 'pipe', stderr: 'pipe' })
@@ -80,7 +83,7 @@ interface Agent {
 
 const falseDeaths: string[] = []
 
-function watch(sys: Sys, a: Agent, victim: () => string | undefined): void {
+function watch(sys: Sys, a: Agent, victims: Set<string>): void {
   const dec = new TextDecoder()
   let buf = ''
   const onLine = (line: string) => {
@@ -109,7 +112,7 @@ function watch(sys: Sys, a: Agent, victim: () => string | undefined): void {
     else a.alive.delete(member)
     if (state === 'dead') {
       if (!a.deadAt.has(member)) a.deadAt.set(member, now)
-      if (member !== victim()) falseDeaths.push(`${sys}: ${a.name} marked ${member} dead`)
+      if (!victims.has(member)) falseDeaths.push(`${sys}: ${a.name} marked ${member} dead`)
     }
   }
   void (async () => {
@@ -135,7 +138,7 @@ async function until(pred: () => boolean, maxMs: number): Promise<number> {
 
 async function run(sys: Sys, n: number, base: number) {
   const agents: Agent[] = []
-  let victimName: string | undefined
+  const victims = new Set<string>()
   const gossipPort = (i: number) => base + i
   const sidePort = (i: number) => base + 500 + i
   const spawn = (i: number) => {
@@ -146,7 +149,7 @@ async function run(sys: Sys, n: number, base: number) {
         ? [BUN, AGENT, '--name', name, '--bind', `127.0.0.1:${gossipPort(i)}`, '--http', `127.0.0.1:${sidePort(i)}`, '--profile', 'lan', ...(heckAlpha ? ['--suspicion-mult', heckAlpha] : []), ...(i > 0 ? ['--join', seed] : [])]
         : ['serf', 'agent', `-node=${name}`, `-bind=127.0.0.1:${gossipPort(i)}`, `-rpc-addr=127.0.0.1:${sidePort(i)}`, '-profile=lan', '-log-level=info', ...(i > 0 ? [`-join=${seed}`] : [])]
     const a: Agent = { name, proc: Bun.spawn(cmd, { stdout: 'pipe', stderr: 'ignore' }), alive: new Set(), deadAt: new Map(), ready: false }
-    watch(sys, a, () => victimName)
+    watch(sys, a, victims)
     agents.push(a)
     return a
   }
@@ -165,13 +168,19 @@ async function run(sys: Sys, n: number, base: number) {
     const bytesPerNodeS = counting ? (bytesCounted() - b0) / (STEADY_MS / 1000) / n : NaN
     countersOff()
     const rss = agents.map((a) => rssMiB(a.proc.pid))
-    const victim = agents[Math.floor(n / 2)] as Agent
-    victimName = victim.name
-    const t0 = performance.now()
-    victim.proc.kill('SIGKILL')
-    const survivors = agents.filter((a) => a !== victim)
-    await until(() => survivors.every((a) => a.deadAt.has(victim.name)), 90_000)
-    const seen = survivors.map((a) => (a.deadAt.get(victim.name) ?? NaN) - t0)
+    const kills: Array<{ first: number; all: number; missed: number }> = []
+    for (let k = 0; k < KILLS; k++) {
+      const victim = agents[Math.floor(n / 2) + k] as Agent
+      victims.add(victim.name)
+      const t0 = performance.now()
+      victim.proc.kill('SIGKILL')
+      const survivors = agents.filter((a) => !victims.has(a.name))
+      await until(() => survivors.every((a) => a.deadAt.has(victim.name)), 90_000)
+      const seen = survivors.map((a) => (a.deadAt.get(victim.name) ?? NaN) - t0)
+      kills.push({ first: Math.min(...seen), all: Math.max(...seen), missed: seen.filter(Number.isNaN).length })
+      await Bun.sleep(2000)
+    }
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
     return {
       sys,
       n,
@@ -179,9 +188,10 @@ async function run(sys: Sys, n: number, base: number) {
       rssMeanMiB: rss.reduce((x, y) => x + y, 0) / rss.length,
       rssMaxMiB: Math.max(...rss),
       bytesPerNodeS,
-      firstDeadMs: Math.min(...seen),
-      allDeadMs: Math.max(...seen),
-      missed: seen.filter(Number.isNaN).length,
+      firstDeadMs: med(kills.map((x) => x.first)),
+      allDeadMs: med(kills.map((x) => x.all)),
+      allDeadEachMs: kills.map((x) => Math.round(x.all)),
+      missed: kills.reduce((x, y) => x + y.missed, 0),
     }
   } finally {
     for (const a of agents) a.proc.kill('SIGKILL')
@@ -204,14 +214,14 @@ for (const n of ns) {
   }
 }
 const f = (x: number, d = 1) => (Number.isNaN(x) ? 'n/a' : x.toFixed(d))
-console.log('\n| system | N | full membership (s) | SIGKILL seen by first / all survivors (s) | RSS per agent mean / max (MiB) | gossip bytes/s per node |')
-console.log('|---|---|---|---|---|---|')
+console.log(`\n| system | N | full membership (s) | SIGKILL seen by first / all survivors, median of ${KILLS} (s) | all survivors, each kill (s) | RSS per agent mean / max (MiB) | gossip bytes/s per node |`)
+console.log('|---|---|---|---|---|---|---|')
 for (const r of rows) {
-  console.log(`| ${r.sys} | ${r.n} | ${f(r.fullMs / 1000)} | ${f(r.firstDeadMs / 1000, 2)} / ${f(r.allDeadMs / 1000, 2)}${r.missed ? ` (${r.missed} never)` : ''} | ${f(r.rssMeanMiB)} / ${f(r.rssMaxMiB)} | ${f(r.bytesPerNodeS, 0)} |`)
+  console.log(`| ${r.sys} | ${r.n} | ${f(r.fullMs / 1000)} | ${f(r.firstDeadMs / 1000, 2)} / ${f(r.allDeadMs / 1000, 2)}${r.missed ? ` (${r.missed} never)` : ''} | ${r.allDeadEachMs.map((x) => f(x / 1000, 2)).join(', ')} | ${f(r.rssMeanMiB)} / ${f(r.rssMaxMiB)} | ${f(r.bytesPerNodeS, 0)} |`)
 }
 for (const n of ns) {
   const h = rows.find((r) => r.sys === 'heck' && r.n === n)
   const s = rows.find((r) => r.sys === 'serf' && r.n === n)
-  if (h && s) console.log(`N=${n}: heck/serf detection (all survivors) = ${f(h.allDeadMs / s.allDeadMs, 2)}`)
+  if (h && s) console.log(`N=${n}: heck/serf detection (all survivors, medians) = ${f(h.allDeadMs / s.allDeadMs, 2)}`)
 }
 console.log(`live agents ever marked dead: ${falseDeaths.length}${falseDeaths.length ? `\n  ${falseDeaths.join('\n  ')}` : ''}`)
