@@ -3,7 +3,8 @@
  * each running a membership agent (bench/lib/swim-agent.ts, profile `local`). The
  * test cuts one host off with iptables inside its namespace, checks that the other
  * two mark it dead, heals the cut and checks that it comes back alive everywhere
- * (through the push/pull reconnect to dead members). It removes everything it made.
+ * (through the push/pull reconnect to dead members); then it blocks only UDP for
+ * that host and checks the TCP fallback keeps it alive. It removes everything it made.
  * Needs root, `ip` and `iptables`; otherwise it prints SKIP and skips.
  */
 import { afterAll, expect, test } from 'bun:test'
@@ -103,4 +104,17 @@ test.skipIf(!canRun)('3 hosts in namespaces: a cut host is detected, and rejoins
   expect(ok(['ip', 'netns', 'exec', NS[2] as string, 'iptables', '-F'])).toBe(true)
   const tBack = await waitFor(() => all('alive', hosts, ['h0', 'h1', 'h2']), 60_000, 'h2 alive again everywhere')
   console.log(`netns: after the heal, all three alive everywhere after ${tBack.toFixed(0)} ms`)
+
+  // UDP blocked but TCP open (a firewall users hit with memberlist): the TCP fallback
+  // ping and push/pull keep h2 alive; nobody may mark it dead over 10 s.
+  expect(ok(['ip', 'netns', 'exec', NS[2] as string, 'iptables', '-A', 'INPUT', '-p', 'udp', '!', '-i', 'lo', '-j', 'DROP'])).toBe(true)
+  expect(ok(['ip', 'netns', 'exec', NS[2] as string, 'iptables', '-A', 'OUTPUT', '-p', 'udp', '!', '-o', 'lo', '-j', 'DROP'])).toBe(true)
+  const flips: string[] = []
+  const t0 = performance.now()
+  while (performance.now() - t0 < 10_000) {
+    for (const h of hosts) for (const m of ['h0', 'h1', 'h2']) if (h.states.get(m) === 'dead') flips.push(`${h.name} saw ${m} dead`)
+    await Bun.sleep(100)
+  }
+  expect([...new Set(flips)]).toEqual([])
+  run(['ip', 'netns', 'exec', NS[2] as string, 'iptables', '-F'])
 }, 180_000)
