@@ -1,10 +1,11 @@
-/** `heck keygen`: a fresh random 32-byte key for `--encrypt`, base64. */
+/** `heck keygen`: a fresh random 32-byte key for `--encrypt`, base64 (src/codec/keyring.ts). */
+import { generateKey } from '../codec/keyring.ts'
+
 export async function keygenCommand(args: string[]): Promise<number> {
   if (args.length > 0) {
     process.stderr.write('heck keygen: takes no arguments\n')
     return 2
   }
-  const key = crypto.getRandomValues(new Uint8Array(32))
-  console.log(Buffer.from(key).toString('base64'))
+  console.log(generateKey())
   return 0
 }

@@ -1,91 +1,93 @@
 /**
- * Real processes on loopback: five membership agents (bench/lib/swim-agent.ts, the
- * startMembership facade in its own process, profile `local`, encrypted) join through
- * one seed. One is SIGKILLed and every survivor marks it dead; one is SIGTERMed and
- * every remaining agent marks it `left` with no suspicion first; an agent with the
- * wrong key cannot join and exits with a clear error. Every process is killed at the end.
+ * Real `heck agent` processes (the compiled binary) on loopback: five agents,
+ * encrypted, join through one seed. One is SIGKILLed and every survivor marks it
+ * dead; one is SIGTERMed and every remaining agent marks it `left` with no
+ * suspicion first; an agent with the wrong key cannot join and exits with a clear
+ * error. Member changes are read from each agent's own event stream (/v1/events).
  */
-import { afterAll, expect, test } from 'bun:test'
+import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { generateKey } from '../../src/codec/keyring.ts'
+import { AgentSet, type Agent } from '../helpers/agents.ts'
+import { ensureBinary, eventually } from '../helpers/binary.ts'
 
-const BUN = `${import.meta.dir}/../../node_modules/.bin/bun`
-const AGENT = `${import.meta.dir}/../../bench/lib/swim-agent.ts`
+let set: AgentSet
 const key = generateKey()
-const procs: Array<ReturnType<typeof Bun.spawn>> = []
+const seen = new Map<string, Array<[string, string]>>() // agent → [member, state] in order
+const streams: AbortController[] = []
 
-afterAll(async () => {
-  for (const p of procs) p.kill('SIGKILL')
-  await Promise.all(procs.map((p) => p.exited))
-})
-
-interface Agent {
-  name: string
-  addr?: string
-  proc: ReturnType<typeof Bun.spawn>
-  seen: Array<[string, string]>
-}
-
-function spawnAgent(name: string, join?: string, k = key): Agent {
-  const args = ['--name', name, '--bind', '127.0.0.1:0', '--http', '127.0.0.1:0', '--profile', 'local', '--encrypt', k]
-  if (join) args.push('--join', join)
-  const proc = Bun.spawn([BUN, AGENT, ...args], { stdout: 'pipe', stderr: 'pipe' })
-  procs.push(proc)
-  const a: Agent = { name, proc, seen: [] }
+/** Follows an agent's SSE stream, recording member events. */
+function follow(a: Agent): void {
+  const ctl = new AbortController()
+  streams.push(ctl)
+  const log: Array<[string, string]> = []
+  seen.set(a.name, log)
   void (async () => {
+    const res = await fetch(`${set.url(a)}/v1/events`, { signal: ctl.signal })
     let buf = ''
-    for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
+    for await (const chunk of res.body as ReadableStream<Uint8Array>) {
       buf += new TextDecoder().decode(chunk)
       let i: number
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const o = JSON.parse(buf.slice(0, i)) as { ev: string; addr?: string; member?: string; state?: string; members?: string[] }
-        buf = buf.slice(i + 1)
-        if (o.ev === 'ready') {
-          a.addr = o.addr
-          for (const m of o.members ?? []) a.seen.push([m, 'alive'])
-        } else if (o.member && o.state) a.seen.push([o.member, o.state])
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i)
+        buf = buf.slice(i + 2)
+        if (!block.includes('event: member')) continue
+        const data = JSON.parse(block.split('\n').find((l) => l.startsWith('data: '))?.slice(6) ?? '{}')
+        log.push([data.name, data.state])
       }
     }
-  })()
-  return a
+  })().catch(() => {})
 }
 
-const stateOf = (a: Agent, m: string) => a.seen.filter(([x]) => x === m).at(-1)?.[1]
+async function stateOf(a: Agent, member: string): Promise<string | undefined> {
+  const m = (await set.get(a, '/v1/members')).members as Array<{ name: string; state: string }>
+  return m.find((x) => x.name === member)?.state
+}
 
-async function waitFor(pred: () => boolean, ms: number, what: string): Promise<number> {
+beforeAll(async () => {
+  set = new AgentSet(await ensureBinary(), 5, { names: 'p', extraArgs: ['--encrypt', key] })
+}, 120_000)
+
+afterAll(async () => {
+  for (const c of streams) c.abort()
+  await set.stopAll()
+})
+
+test('5 heck agents: SIGKILL → dead everywhere, SIGTERM → left everywhere, wrong key refused', async () => {
+  set.startAll()
+  await eventually(async () => (await Promise.all(set.agents.map((a) => fetch(`${set.url(a)}/healthz`).then((r) => r.ok)))).every(Boolean), 20_000, 'agents up')
+  for (const a of set.agents) follow(a)
+  await set.waitConverged(20_000)
+
+  const [, , , killed, leaver] = set.agents as [Agent, Agent, Agent, Agent, Agent]
   const t0 = performance.now()
-  while (performance.now() - t0 < ms) {
-    if (pred()) return performance.now() - t0
-    await Bun.sleep(25)
-  }
-  throw new Error(`timed out after ${ms} ms waiting for: ${what}`)
-}
+  await set.kill(killed, 'SIGKILL')
+  const survivors = set.agents.filter((a) => a !== killed)
+  await eventually(async () => (await Promise.all(survivors.map((a) => stateOf(a, killed.name)))).every((s) => s === 'dead'), 20_000, `${killed.name} dead everywhere`)
+  console.log(`SIGKILLed agent marked dead by all 4 survivors after ${(performance.now() - t0).toFixed(0)} ms (profile local)`)
 
-test('5 agent processes: SIGKILL → dead everywhere, SIGTERM → left everywhere, wrong key refused', async () => {
-  const seed = spawnAgent('p0')
-  await waitFor(() => !!seed.addr, 15_000, 'seed ready')
-  const agents = [seed, ...[1, 2, 3, 4].map((i) => spawnAgent(`p${i}`, seed.addr))]
-  const names = agents.map((a) => a.name)
-  await waitFor(() => agents.every((a) => names.every((n) => stateOf(a, n) === 'alive')), 20_000, 'all five alive everywhere')
-
-  const killed = agents[3] as Agent
-  killed.proc.kill('SIGKILL')
-  const survivors = agents.filter((a) => a !== killed)
-  const tDead = await waitFor(() => survivors.every((a) => stateOf(a, 'p3') === 'dead'), 15_000, 'p3 dead everywhere')
-  console.log(`SIGKILLed agent marked dead by all 4 survivors after ${tDead.toFixed(0)} ms`)
-
-  const leaver = agents[4] as Agent
-  leaver.proc.kill('SIGTERM')
+  const t1 = performance.now()
+  leaver.proc?.kill('SIGTERM')
   const rest = survivors.filter((a) => a !== leaver)
-  const tLeft = await waitFor(() => rest.every((a) => stateOf(a, 'p4') === 'left'), 5_000, 'p4 left everywhere')
-  console.log(`SIGTERMed agent marked left by all 3 others after ${tLeft.toFixed(0)} ms`)
-  expect(await leaver.proc.exited).toBe(0)
-  // Straight from alive to left: no suspicion, no death on the way.
-  for (const a of rest) expect(a.seen.filter(([m, s]) => m === 'p4' && s !== 'alive').map(([, s]) => s)).toEqual(['left'])
-  // Nobody alive was ever marked dead.
-  for (const a of rest) expect(a.seen.filter(([m, s]) => s === 'dead' && m !== 'p3')).toEqual([])
+  await eventually(async () => (await Promise.all(rest.map((a) => stateOf(a, leaver.name)))).every((s) => s === 'left'), 5_000, `${leaver.name} left everywhere`)
+  console.log(`SIGTERMed agent marked left by all 3 others after ${(performance.now() - t1).toFixed(0)} ms`)
+  expect(await leaver.proc?.exited).toBe(0)
+  await Bun.sleep(300) // let the last events arrive on the streams
+  for (const a of rest) {
+    const events = seen.get(a.name) ?? []
+    // Straight from alive to left: no suspicion, no death on the way.
+    expect(events.filter(([m, s]) => m === leaver.name && s !== 'alive').map(([, s]) => s)).toEqual(['left'])
+    // Nobody alive was ever marked suspect-then-dead, except the one that was killed.
+    expect(events.filter(([m, s]) => s === 'dead' && m !== killed.name)).toEqual([])
+  }
 
-  const intruder = spawnAgent('intruder', seed.addr, generateKey())
-  expect(await intruder.proc.exited).not.toBe(0)
-  expect(await new Response(intruder.proc.stderr as ReadableStream).text()).toContain('could not join the cluster')
-  expect(rest.every((a) => stateOf(a, 'intruder') === undefined)).toBe(true)
+  // A stranger with another key cannot join: the agent exits 1 with a clear message.
+  const seed = set.agents[0] as Agent
+  const bin = await ensureBinary()
+  const intruder = Bun.spawn(
+    [bin, 'agent', '--name', 'intruder', '--bind', '127.0.0.1:0', '--http', '127.0.0.1:0', '--profile', 'local', '--encrypt', generateKey(), '--join', `127.0.0.1:${seed.gossip}`, '--join-timeout', '3s'],
+    { stdout: 'ignore', stderr: 'pipe' },
+  )
+  expect(await intruder.exited).toBe(1)
+  expect(await new Response(intruder.stderr as ReadableStream).text()).toContain('could not join the cluster')
+  for (const a of rest) expect(await stateOf(a, 'intruder')).toBeUndefined()
 }, 90_000)
