@@ -1,17 +1,25 @@
 /**
- * A strict CBOR reader (RFC 8949 subset) for untrusted bytes. cbor-x encodes; this
- * decodes what arrives from the wire. It admits only what the SWIM wire uses:
- * integers, byte and text strings, arrays, string-keyed maps, booleans, null and
- * 32/64-bit floats, with definite lengths, bounded nesting and valid UTF-8; tags
- * and indefinite lengths are refused. Why not cbor-x's decoder: fuzzing mutated
- * packets through it aborted the Bun 1.4.5 process (a crash, not an exception), and
- * a hostile packet must never be able to do that.
+ * A strict CBOR reader (RFC 8949 subset) for untrusted bytes: every byte that
+ * arrives from the wire (SWIM packets, replicated-state deltas and snapshots) is
+ * decoded here, and cbor-write.ts encodes with cbor-x. It admits only what heck
+ * sends: integers, byte and text strings, arrays, string-keyed maps, booleans,
+ * null, undefined and 32/64-bit floats, with definite lengths, bounded nesting
+ * and valid UTF-8; tags (which make cbor-x build dates, sets, records and other
+ * objects) and indefinite lengths are refused, and every count is checked
+ * against the bytes left, so a hostile packet costs at most its own size.
+ *
+ * Why not cbor-x's decoder: in a checkout it loads the optional native
+ * `cbor-extract` addon, and fuzzing mutated packets through that crashed the Bun
+ * 1.4.5 process (SIGSEGV/abort, not an exception; it corrupted the heap in the
+ * gossip simulation). The CLI and tests turn the addon off, but a hostile packet
+ * must not depend on an environment variable being set.
  */
 
 export type ReadResult = { ok: true; value: unknown } | { ok: false; reason: 'truncated' | 'malformed' }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
-const MAX_DEPTH = 12
+/** Default nesting bound: a replicated target definition sits about 11 levels deep in its envelope. */
+export const DEFAULT_MAX_DEPTH = 24
 
 class Stop extends Error {
   constructor(readonly reason: 'truncated' | 'malformed') {
@@ -20,9 +28,9 @@ class Stop extends Error {
 }
 
 /** Decodes exactly one item filling `buf`; never throws. Byte strings are views into `buf`. */
-export function readCbor(buf: Uint8Array): ReadResult {
+export function readCbor(buf: Uint8Array, maxDepth = DEFAULT_MAX_DEPTH): ReadResult {
   try {
-    const r = new Reader(buf)
+    const r = new Reader(buf, maxDepth)
     const value = r.item(0)
     if (r.pos !== buf.length) return { ok: false, reason: 'malformed' }
     return { ok: true, value }
@@ -35,7 +43,10 @@ class Reader {
   pos = 0
   private readonly view: DataView
 
-  constructor(private readonly buf: Uint8Array) {
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly maxDepth: number,
+  ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   }
 
@@ -72,7 +83,7 @@ class Reader {
   }
 
   item(depth: number): unknown {
-    if (depth > MAX_DEPTH) throw new Stop('malformed')
+    if (depth > this.maxDepth) throw new Stop('malformed')
     this.need(1)
     const ib = this.buf[this.pos++] as number
     const major = ib >> 5
@@ -129,6 +140,7 @@ class Reader {
         if (ai === 20) return false
         if (ai === 21) return true
         if (ai === 22) return null
+        if (ai === 23) return undefined
         if (ai === 26) {
           this.need(4)
           const v = this.view.getFloat32(this.pos)

@@ -6,8 +6,8 @@
  * Decoding (cbor-read.ts, strict) checks size, seal, version and every message,
  * returning a result or a drop reason; it never throws.
  */
-import { Encoder } from 'cbor-x'
 import { readCbor } from './cbor-read.ts'
+import { encodeCbor } from './cbor-write.ts'
 import { SEALED_KIND, SEAL_OVERHEAD_BYTES, type Keyring } from './keyring.ts'
 import { DEFAULT_WIRE_LIMITS, type WireLimits } from './limits.ts'
 import { toWire, type Msg } from './swim-messages.ts'
@@ -20,7 +20,6 @@ const HEADER_BYTES = 5
 /** Per-message framing upper bound inside an envelope: a byte-string header. */
 export const MESSAGE_OVERHEAD_BYTES = 3
 
-const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0])
 
 export interface DecodedPacket {
   msgs: Msg[]
@@ -45,12 +44,12 @@ export class SwimCodec {
   }
 
   encodeMsg(m: Msg): Uint8Array {
-    return cbor.encode(toWire(m))
+    return encodeCbor(toWire(m))
   }
 
   /** Wraps already-encoded messages into one (sealed) envelope. */
   pack(msgs: Uint8Array[]): Uint8Array {
-    const plain = cbor.encode([SWIM_PROTOCOL_VERSION, msgs])
+    const plain = encodeCbor([SWIM_PROTOCOL_VERSION, msgs])
     return this.keyring ? this.keyring.seal(plain) : plain
   }
 

@@ -5,8 +5,8 @@
  * delta only carries its origin's fresh dots) and returns a result or an error:
  * it never throws into the core, and nothing undecoded passes inward.
  */
-import { cborDecode } from './cbor-decode.ts'
-import { cborEncode } from './cbor-encode.ts'
+import { readCbor } from '../codec/cbor-read.ts'
+import { encodeCbor } from '../codec/cbor-write.ts'
 import { CausalContext, isCounter, validateEncodedContext, type EncodedContext } from './causal-context.ts'
 import type { CausalState, Delta, Entry } from './dot-store.ts'
 import { HEALTH_PREFIX, isHealthValue } from './health-map.ts'
@@ -46,8 +46,8 @@ export type Decoded =
 
 export type DecodeResult = { ok: true; msg: Decoded } | { ok: false; error: string }
 
-// Our own small CBOR codec, not cbor-x: see cbor-decode.ts for why.
-const cbor = { encode: cborEncode }
+// Encoded with cbor-x; decoded by the strict wire reader (see src/codec/cbor-read.ts for why).
+const cbor = { encode: encodeCbor }
 
 type WireEntries = Array<[string, Array<[string, number, unknown]>]>
 type WireDelta = [string, number, number, EncodedContext, WireEntries]
@@ -164,8 +164,8 @@ function fullIn(b: unknown, L: CodecLimits): CausalState {
 
 export function decodeMessage(buf: Uint8Array, L: CodecLimits): DecodeResult {
   if (buf.byteLength > L.maxMessageBytes) return { ok: false, error: 'oversized' }
-  const dec = cborDecode(buf)
-  if (!dec.ok) return { ok: false, error: `not CBOR (${dec.error})` }
+  const dec = readCbor(buf)
+  if (!dec.ok) return { ok: false, error: `not CBOR (${dec.reason})` }
   const raw = dec.value
   if (!Array.isArray(raw) || raw.length !== 3) return { ok: false, error: 'not an envelope' }
   const [ver, tag, body] = raw as unknown[]

@@ -146,7 +146,8 @@ describe('strict CBOR reader', () => {
     expect(reason('9bffffffffffffffff')).toBe('truncated') // huge count
     expect(reason('8301')).toBe('truncated')
     expect(reason('0101')).toBe('malformed') // trailing bytes
-    expect(reason('81'.repeat(20) + '01')).toBe('malformed') // too deep
+    expect(reason('81'.repeat(30) + '01')).toBe('malformed') // too deep (default bound 24)
+    expect(readCbor(hex('81'.repeat(3) + '01'), 2).ok).toBe(false) // a tighter bound on request
     expect(reason('a10102')).toBe('malformed') // integer map key
     const proto = readCbor(hex('a1695f5f70726f746f5f5f6178'))
     expect(proto.ok && Object.getPrototypeOf(proto.value)).toBe(null)
