@@ -28,6 +28,14 @@ const WINDOW_S = Number(process.env.WINDOW_S ?? 20)
 const CHANGES = Number(process.env.CHANGES ?? 20)
 const PROFILE = process.env.PROFILE ?? 'lan'
 const SERF = process.env.SERF !== '0'
+/**
+ * Which agents get the targets file: `seed` (default) gives it to the first agent
+ * only, and the registry reaches the others by gossip; `all` gives it to every
+ * agent. With `all`, every agent checks every target until it has joined (a cluster
+ * of one watches everything), so 16 agents × 10,000 targets started at once ask
+ * 160,000 checks/s of this 2-core machine, and the cluster never formed here.
+ */
+const FILE_ON = process.env.FILE_ON ?? 'seed'
 
 type Proc = ReturnType<typeof spawnTracked>
 interface Agent { name: string; http: number; gossip: number; proc: Proc; base: string }
@@ -89,7 +97,7 @@ async function heckPhase(dir: string) {
     const name = `n${i + 1}`
     const seed = agents[0]
     const proc = spawnTracked([...cmd, 'agent', '--name', name, '--bind', `127.0.0.1:${gossip}`, '--http', `127.0.0.1:${http}`,
-      '--targets', file, '--profile', PROFILE, '--log-level', 'warn', ...(seed ? ['--retry-join', `127.0.0.1:${seed.gossip}`] : [])], { stdout: 'ignore', stderr: 'inherit' })
+      ...(FILE_ON === 'all' || i === 0 ? ['--targets', file] : []), '--profile', PROFILE, '--log-level', 'warn', ...(seed ? ['--retry-join', `127.0.0.1:${seed.gossip}`] : [])], { stdout: 'ignore', stderr: 'inherit' })
     agents.push({ name, http, gossip, proc, base: `http://127.0.0.1:${http}` })
   }
   for (const a of agents) await waitFor200(`${a.base}/healthz`, 60_000, 50)
@@ -122,6 +130,9 @@ async function heckPhase(dir: string) {
   const cpu = agents.map((_, i) => ((cpu1[i] as number) - (cpu0[i] as number)) / w)
   const gossipOut = agents.map((_, i) => (sumOf(m1[i] as Map<string, number>, 'heck_gossip_bytes_total', { direction: 'out' }) - sumOf(m0[i] as Map<string, number>, 'heck_gossip_bytes_total', { direction: 'out' })) / w)
   const gossipIn = agents.map((_, i) => (sumOf(m1[i] as Map<string, number>, 'heck_gossip_bytes_total', { direction: 'in' }) - sumOf(m0[i] as Map<string, number>, 'heck_gossip_bytes_total', { direction: 'in' })) / w)
+  const crdtKinds: Record<string, number> = {}
+  for (const kind of ['delta', 'sync', 'state'])
+    crdtKinds[kind] = agents.reduce((sum, _, i) => sum + sumOf(m1[i] as Map<string, number>, 'heck_crdt_bytes_total', { direction: 'out', kind }) - sumOf(m0[i] as Map<string, number>, 'heck_crdt_bytes_total', { direction: 'out', kind }), 0) / w / AGENTS
   const perTarget: number[] = []
   let multi = 0
   let atRate = 0
@@ -143,10 +154,11 @@ async function heckPhase(dir: string) {
     rssMiBPerAgent: { mean: rss.reduce((s, x) => s + x, 0) / rss.length, max: Math.max(...rss) },
     gossipOutBps: { mean: gossipOut.reduce((s, x) => s + x, 0) / gossipOut.length, max: Math.max(...gossipOut) },
     gossipInBps: { mean: gossipIn.reduce((s, x) => s + x, 0) / gossipIn.length, max: Math.max(...gossipIn) },
+    crdtOutBpsByKind: crdtKinds,
     load: loadavg(),
   }
   console.log(`steady ${steady.windowS} s: ${steady.checksPerS} checks/s (expected ${steady.expectedPerS}); ${atRate}/${TARGETS} targets at 1/s ±10%; ${multi} with two checkers; rate per target p1 ${steady.ratePerTarget.p1?.toFixed(2)} p50 ${steady.ratePerTarget.p50?.toFixed(2)} p99 ${steady.ratePerTarget.p99?.toFixed(2)}`)
-  console.log(`per agent: CPU ${(steady.cpuPerAgent.mean * 100).toFixed(1)}% mean, ${(steady.cpuPerAgent.max * 100).toFixed(1)}% max of one core; RSS ${steady.rssMiBPerAgent.mean.toFixed(0)} MiB mean, ${steady.rssMiBPerAgent.max.toFixed(0)} max; gossip out ${(steady.gossipOutBps.mean / 1024).toFixed(1)} KiB/s mean (${(steady.gossipOutBps.max / 1024).toFixed(1)} max), in ${(steady.gossipInBps.mean / 1024).toFixed(1)} KiB/s mean; load ${steady.load}`)
+  console.log(`per agent: CPU ${(steady.cpuPerAgent.mean * 100).toFixed(1)}% mean, ${(steady.cpuPerAgent.max * 100).toFixed(1)}% max of one core; RSS ${steady.rssMiBPerAgent.mean.toFixed(0)} MiB mean, ${steady.rssMiBPerAgent.max.toFixed(0)} max; gossip out ${(steady.gossipOutBps.mean / 1024).toFixed(1)} KiB/s mean (${(steady.gossipOutBps.max / 1024).toFixed(1)} max), in ${(steady.gossipInBps.mean / 1024).toFixed(1)} KiB/s mean; replicated-state bytes out per agent by kind (KiB/s): ${Object.entries(crdtKinds).map(([k, v]) => `${k} ${(v / 1024).toFixed(1)}`).join(', ')}; load ${steady.load}`)
 
   // ---- dissemination of status changes ----
   const seen = new Map<string, Map<string, number>>() // `${id}/${status}` → agent → time
@@ -289,7 +301,7 @@ async function serfPhase() {
 
 benchDeadline(15 * 60_000)
 await finish(async () => {
-  console.log(`v2-cluster: ${AGENTS} agents × ${TARGETS} targets at ${INTERVAL_MS} ms, profile ${PROFILE}; machine: ${machine()}; load ${loadavg()}`)
+  console.log(`v2-cluster: ${AGENTS} agents × ${TARGETS} targets at ${INTERVAL_MS} ms, profile ${PROFILE}, targets file on ${FILE_ON}; machine: ${machine()}; load ${loadavg()}`)
   const dir = tmp('v2')
   const heck = await heckPhase(dir)
   const serf = SERF ? await serfPhase() : undefined
