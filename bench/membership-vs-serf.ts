@@ -6,12 +6,13 @@
  * every survivor marks each dead;
  * count any live agent marked dead at any point.
  *
- *   bun bench/membership-vs-serf.ts [16,48] [heck α override, e.g. 1.0]
+ *   bun bench/membership-vs-serf.ts [16,48]      (HECK_BIN=path to test another build)
  *
- * heck agents are bench/lib/swim-agent.ts (the startMembership facade), since
- * `heck agent` is not wired to membership yet. Times come from each agent's own
- * change events (heck: JSON lines; Serf: EventMemberJoin/Failed log lines), read as
- * they arrive. Bytes are counted by iptables on lo for the gossip ports (UDP and
+ * heck agents are the real `heck agent` (dist/heck, built first if missing) with no
+ * targets, so the figures include everything an idle agent runs (membership,
+ * replicated state, HTTP API). Times come from each agent's own change events
+ * (heck: its JSON log lines "member X a -> b"; Serf: EventMemberJoin/Failed log
+ * lines), read as they arrive. Bytes are counted by iptables on lo for the gossip ports (UDP and
  * TCP, IP headers included), so both systems are measured the same way. Needs
  * `serf` (apt-get install -y serf; installed here if missing) and root for iptables.
  */
@@ -19,10 +20,8 @@ import { existsSync, readFileSync } from 'node:fs'
 
 type Sys = 'heck' | 'serf'
 const ns = (process.argv[2] ?? '16,48').split(',').map(Number)
-/** Optional Lifeguard α override for the heck agents (default: the lan profile's). */
-const heckAlpha = process.argv[3]
-const BUN = `${import.meta.dir}/../node_modules/.bin/bun`
-const AGENT = `${import.meta.dir}/lib/swim-agent.ts`
+const ROOT = `${import.meta.dir}/..`
+const BIN = process.env.HECK_BIN ?? `${ROOT}/dist/heck`
 const CHAIN = 'HECK_MEMBENCH'
 const STEADY_MS = 10_000
 /** Agents SIGKILLed one after another (each once the previous is dead everywhere); detection is reported per kill. */
@@ -92,10 +91,10 @@ function watch(sys: Sys, a: Agent, victims: Set<string>): void {
     let state: 'alive' | 'dead' | 'left' | undefined
     if (sys === 'heck') {
       if (!line.startsWith('{')) return
-      const o = JSON.parse(line) as { ev: string; member?: string; state?: string; members?: string[] }
-      if (o.ev === 'ready') {
+      const o = JSON.parse(line) as { msg: string; member?: string; state?: string }
+      if (o.msg === 'agent started') {
         a.ready = true
-        for (const m of o.members ?? []) a.alive.add(m)
+        a.alive.add(a.name)
         return
       }
       member = o.member
@@ -116,7 +115,8 @@ function watch(sys: Sys, a: Agent, victims: Set<string>): void {
     }
   }
   void (async () => {
-    for await (const chunk of a.proc.stdout as ReadableStream<Uint8Array>) {
+    const out = (sys === 'heck' ? a.proc.stderr : a.proc.stdout) as ReadableStream<Uint8Array>
+    for await (const chunk of out) {
       buf += dec.decode(chunk, { stream: true })
       let i: number
       while ((i = buf.indexOf('\n')) >= 0) {
@@ -146,9 +146,10 @@ async function run(sys: Sys, n: number, base: number) {
     const seed = `127.0.0.1:${gossipPort(0)}`
     const cmd =
       sys === 'heck'
-        ? [BUN, AGENT, '--name', name, '--bind', `127.0.0.1:${gossipPort(i)}`, '--http', `127.0.0.1:${sidePort(i)}`, '--profile', 'lan', ...(heckAlpha ? ['--suspicion-mult', heckAlpha] : []), ...(i > 0 ? ['--join', seed] : [])]
+        ? [BIN, 'agent', '--name', name, '--bind', `127.0.0.1:${gossipPort(i)}`, '--http', `127.0.0.1:${sidePort(i)}`, '--profile', 'lan', '--log-format', 'json', ...(i > 0 ? ['--join', seed] : [])]
         : ['serf', 'agent', `-node=${name}`, `-bind=127.0.0.1:${gossipPort(i)}`, `-rpc-addr=127.0.0.1:${sidePort(i)}`, '-profile=lan', '-log-level=info', ...(i > 0 ? [`-join=${seed}`] : [])]
-    const a: Agent = { name, proc: Bun.spawn(cmd, { stdout: 'pipe', stderr: 'ignore' }), alive: new Set(), deadAt: new Map(), ready: false }
+    const io = sys === 'heck' ? ({ stdout: 'ignore', stderr: 'pipe' } as const) : ({ stdout: 'pipe', stderr: 'ignore' } as const)
+    const a: Agent = { name, proc: Bun.spawn(cmd, io), alive: new Set(), deadAt: new Map(), ready: false }
     watch(sys, a, victims)
     agents.push(a)
     return a
@@ -201,7 +202,10 @@ async function run(sys: Sys, n: number, base: number) {
 }
 
 ensureSerf()
-if (!existsSync(BUN)) throw new Error(`bun not found at ${BUN}`)
+if (!existsSync(BIN)) {
+  console.log(`building ${BIN}`)
+  if (!sh([process.execPath, 'run', `${ROOT}/scripts/build.ts`]).ok) throw new Error('build failed')
+}
 const rows: Awaited<ReturnType<typeof run>>[] = []
 // Below the ephemeral range (32768+), so outgoing connections never take our ports.
 let base = 24000
