@@ -39,10 +39,7 @@ export function gossipDelegate(rs: ReplicatedState): Delegate {
     },
     notifyMsg(from, payload) {
       count('in', 'delta', payload.byteLength)
-      const held = rs.ae.held.size
       rs.ae.receive(from, payload)
-      // A new causal gap is pulled from the sender now, not at the next periodic push/pull (30 s on lan).
-      if (rs.ae.wantSync || rs.ae.held.size > held) pull(from)
     },
     localState(join) {
       const buf = join || !rs.request ? rs.ae.fullState(Tag.Full) : rs.ae.digest(Tag.Digest)
