@@ -7,7 +7,13 @@
 
 type Labels = Record<string, string>
 
-const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+// Regex literals make a new RegExp object each time they are evaluated: hoisted, and skipped for plain values
+// (a /metrics scrape escapes one label per target).
+const NEEDS_ESCAPE = /[\\\n"]/
+const BACKSLASH = /\\/g
+const NEWLINE = /\n/g
+const QUOTE = /"/g
+const escapeLabel = (v: string) => (NEEDS_ESCAPE.test(v) ? v.replace(BACKSLASH, '\\\\').replace(NEWLINE, '\\n').replace(QUOTE, '\\"') : v)
 
 function labelKey(labels: Labels | undefined): string {
   if (!labels) return ''
