@@ -20,6 +20,7 @@ import { randomRng } from '../runtime/rng.ts'
 import { HistoryStore } from '../store/history.ts'
 import { WebhookDispatcher } from '../alerts/webhooks.ts'
 import { fetchPoster } from '../runtime/http-post.ts'
+import { startGcPacer } from '../runtime/gc.ts'
 import { VERSION } from '../version.ts'
 import { formatAddr, parseAddr, parseFlags } from './args.ts'
 import { UsageError } from './errors.ts'
@@ -195,7 +196,6 @@ export async function agentCommand(args: string[]): Promise<number> {
     history,
     maxConcurrentChecks: cfg.maxConcurrentChecks,
   })
-  node.applyFile(initial.targets)
 
   let leaving: Promise<void> | undefined
   const done = Promise.withResolvers<number>()
@@ -204,6 +204,7 @@ export async function agentCommand(args: string[]): Promise<number> {
       log('info', 'leaving', { why })
       const force = setTimeout(() => done.resolve(0), 4500) // SPEC: exit within 5 s whatever happens
       watcher?.close()
+      stopGc()
       alerts.stop()
       // Leave first: peers record `left` and take over at once, and the state is saved
       // while the data dir is still open.
@@ -240,6 +241,10 @@ export async function agentCommand(args: string[]): Promise<number> {
     await node.stop()
     throw new Error(`cannot listen on --http ${formatAddr(cfg.http.host, cfg.http.port)}: ${e instanceof Error ? e.message : String(e)}`)
   }
+  // Targets are loaded once the API answers: /healthz says the agent runs, and a large
+  // file (10,000 targets into the replicated registry) must not hold that up.
+  node.applyFile(initial.targets)
+  const stopGc = startGcPacer()
   log('info', 'agent started', {
     version: VERSION,
     http: `http://${formatAddr(cfg.http.host, server.port ?? cfg.http.port)}`,

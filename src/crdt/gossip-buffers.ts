@@ -34,9 +34,15 @@ export class BroadcastQueue {
     this.items.push({ id, bytes, left: transmits, seq: this.seq++ })
     this.ids.add(id)
     if (this.items.length > this.max) {
-      // Drop the most-sent (then oldest): it has had its chance to spread.
-      this.items.sort((a, b) => a.left - b.left || a.seq - b.seq)
-      const gone = this.items.shift()
+      // Drop the most-sent (then oldest): it has had its chance to spread. A linear scan,
+      // not a sort: a full queue (a cluster of one never drains it) pushes on every write.
+      let worst = 0
+      for (let i = 1; i < this.items.length; i++) {
+        const a = this.items[i] as Queued
+        const w = this.items[worst] as Queued
+        if (a.left < w.left || (a.left === w.left && a.seq < w.seq)) worst = i
+      }
+      const [gone] = this.items.splice(worst, 1)
       if (gone) this.ids.delete(gone.id)
     }
   }

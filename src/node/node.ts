@@ -60,7 +60,9 @@ export class HeckNode {
   private readonly recent = new RecentResults()
   private readonly history?: HistoryStore
   private readonly local = new Map<string, HealthState>()
-  private readonly lastWrittenAt = new Map<string, number>()
+  /** Per target: when its latest result is next written to the shared state, status unchanged. */
+  private readonly nextRefreshAt = new Map<string, number>()
+  private readonly jitter: Rng
   private readonly lastResultRefreshMs: number
   private newestAt: number | null = null
   private readonly cluster: ClusterView
@@ -82,6 +84,7 @@ export class HeckNode {
     this.history = opts.history
     this.state = opts.state ?? new LocalState()
     this.lastResultRefreshMs = opts.lastResultRefreshMs ?? 30_000
+    this.jitter = opts.rng.fork('refresh')
     this.cluster = opts.cluster ?? new SoloCluster(opts.name)
     this.replicas = opts.replicas ?? 3
     this.refreshMembers()
@@ -99,19 +102,21 @@ export class HeckNode {
         if (c.action === 'removed') {
           this.local.delete(c.id)
           this.recent.delete(c.id)
-          this.lastWrittenAt.delete(c.id)
+          this.nextRefreshAt.delete(c.id)
         }
         this.bus.emit({ type: 'target', id: c.id, action: c.action })
         this.scheduleReconcile()
       } else {
         const at = c.record.last?.checked_at
         if (at !== undefined && (this.newestAt === null || at > this.newestAt)) this.newestAt = at
-        if (c.previous && c.previous.status !== c.record.status) {
+        // No record before means the target was `unknown` (records are written from the first verdict on).
+        const previous = c.previous?.status ?? 'unknown'
+        if (previous !== c.record.status) {
           this.bus.emit({
             type: 'health',
             id: c.id,
             status: c.record.status,
-            previous: c.previous.status,
+            previous,
             since: c.record.since,
             checker: c.record.owner,
             ...(c.record.last?.error ? { error: c.record.last.error } : {}),
@@ -125,7 +130,7 @@ export class HeckNode {
   private registerMetrics(metrics: Registry): void {
     metrics
       .gauge('heck_target_up', 'Target status as this node knows it: 1 healthy, 0 unhealthy, -1 unknown')
-      .collect(() => this.state.allHealth().map((h) => [{ target: h.id }, h.status === 'healthy' ? 1 : h.status === 'unhealthy' ? 0 : -1]))
+      .collect(() => this.health().map((h) => [{ target: h.id }, h.status === 'healthy' ? 1 : h.status === 'unhealthy' ? 0 : -1]))
   }
 
   /** Applies the contents of this node's targets file (its own contribution). */
@@ -196,9 +201,11 @@ export class HeckNode {
       if (term === undefined) {
         term = !rec ? 1 : rec.owner === this.name ? rec.term : rec.term + 1
         this.local.delete(t.id) // start from the shared record, not from what this node saw long ago
-        this.lastWrittenAt.delete(t.id)
-        if (!rec) this.state.observe({ id: t.id, status: 'unknown', since: this.clock.now(), owner: this.name, last: null, term })
-        else if (rec.owner !== this.name) this.state.observe({ ...rec, owner: this.name, term })
+        this.nextRefreshAt.delete(t.id)
+        // No record yet: nothing to write until the first verdict (a record saying `unknown`
+        // for 10,000 new targets would only cost gossip). A record from another owner is
+        // taken over at once under the new term, which fences out its late writes.
+        if (rec && rec.owner !== this.name) this.state.observe({ ...rec, owner: this.name, term })
       }
       next.set(t.id, term)
     }
@@ -231,9 +238,14 @@ export class HeckNode {
     this.history?.recordCheck(target.id, result)
     const changed = next.status !== prev.status
     if (changed) this.history?.recordTransition(target.id, prev.status, next.status, now)
-    const lastWrite = this.lastWrittenAt.get(target.id)
-    if (changed || !prevRecord || lastWrite === undefined || now - lastWrite >= this.lastResultRefreshMs) {
-      this.lastWrittenAt.set(target.id, now)
+    // Refreshes are spread (0.5–1.5 × the period) so targets that turned healthy together
+    // do not all write again in the same second.
+    const refreshAt = this.nextRefreshAt.get(target.id)
+    const due = refreshAt !== undefined && now >= refreshAt
+    if (changed || due || refreshAt === undefined) {
+      this.nextRefreshAt.set(target.id, now + this.lastResultRefreshMs * (0.5 + this.jitter.next()))
+    }
+    if (changed || due) {
       this.state.observe({
         id: target.id,
         status: next.status,
@@ -278,8 +290,7 @@ export class HeckNode {
   private view(id: string): TargetHealth {
     const rec: HealthRecord | undefined = this.state.health(id)
     const mine = this.local.get(id)
-    const recent = this.recent.get(id)
-    const localLast = recent[recent.length - 1] ?? null
+    const localLast = this.recent.last(id) ?? null
     const last = localLast && (!rec?.last || localLast.checked_at >= rec.last.checked_at) ? localLast : (rec?.last ?? null)
     const status: Status = mine?.status ?? rec?.status ?? 'unknown'
     return {
