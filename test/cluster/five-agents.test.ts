@@ -10,7 +10,7 @@
  *   registry: a target added while a node is down reaches it after it rejoins; a delete reaches all.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startFarm, type Farm } from '../../src/farm/farm.ts'
@@ -296,4 +296,37 @@ describe('five agents, 500 targets at 1 s', () => {
     log.collect()
     expect(log.arrivals(extra.id, Date.now() - INTERVAL_MS).length).toBe(0)
   }, 60_000)
+
+  test('restart with --data-dir: back with its saved state, takes its targets back; double-checking printed', async () => {
+    // Run it once with a data dir so there is something saved (the state is written every 15 s), then SIGKILL and restart.
+    victim.dataDir = join(set.dir, `${victim.name}-data`)
+    await set.kill(victim, 'SIGKILL')
+    set.start(victim)
+    await set.waitConverged(20_000)
+    await Bun.sleep(16_000)
+    log.collect()
+    const killAt = Date.now()
+    await set.kill(victim, 'SIGKILL')
+    await eventually(async () => ['suspect', 'dead'].includes((await memberState(set.agents.find((a) => a !== victim) as Agent, victim.name)) ?? ''), 15_000, 'the kill to be seen')
+    await Bun.sleep(2 * INTERVAL_MS)
+    const restartAt = Date.now()
+    set.start(victim)
+    await set.waitConverged(20_000)
+    await eventually(() => {
+      log.collect()
+      return victimTargets.every((id) => log.arrivals(id, restartAt).some((a) => a.node === victim.name))
+    }, 15_000, 'the restarted node to check its targets again')
+    await Bun.sleep(3 * INTERVAL_MS)
+    log.collect()
+    const end = Date.now()
+    const multi = ids.filter((id) => new Set(log.arrivals(id, end - 2 * INTERVAL_MS).map((a) => a.node)).size !== 1)
+    expect(multi).toEqual([])
+    const gaps = ids.map((id) => log.maxGap(id, restartAt, end))
+    const overlaps = ids.map((id) => log.overlap(id, restartAt, end))
+    const saved = readdirSync(victim.dataDir).join(',')
+    console.log(`--data-dir restart of ${victim.name} (${restartAt - killAt} ms after the kill; data dir holds: ${saved})`)
+    console.log(`coverage gap, all targets, from restart: ${fmtQ(quantiles(gaps))}`)
+    console.log(`double-checking after the restart: ${fmtQ(quantiles(overlaps))}; ${overlaps.filter((x) => x > 0).length} of ${TARGETS} targets were checked by two nodes at some point`)
+    expect(quantiles(gaps).max).toBeLessThan(2 * INTERVAL_MS)
+  }, 90_000)
 })
