@@ -109,6 +109,11 @@ export class HeckNode {
       } else {
         const at = c.record.last?.checked_at
         if (at !== undefined && (this.newestAt === null || at > this.newestAt)) this.newestAt = at
+        // Another node wrote a target this node checks, under a term at least ours: it held the
+        // target while this node was suspected or cut off. This node checks it again now, so its
+        // next write must outrank that one (late writes from the old term stay fenced out).
+        const term = this.owned.get(c.id)
+        if (term !== undefined && c.record.owner !== this.name && c.record.term >= term) this.owned.set(c.id, c.record.term + 1)
         // No record before means the target was `unknown` (records are written from the first verdict on).
         const previous = c.previous?.status ?? 'unknown'
         if (previous !== c.record.status) {
@@ -245,7 +250,9 @@ export class HeckNode {
     if (changed || due || refreshAt === undefined) {
       this.nextRefreshAt.set(target.id, now + this.lastResultRefreshMs * (0.5 + this.jitter.next()))
     }
-    if (changed || due) {
+    // The shared record may disagree without a local change: another node wrote it meanwhile.
+    const stale = prevRecord ? prevRecord.status !== next.status || prevRecord.owner !== this.name : next.status !== 'unknown'
+    if (changed || due || stale) {
       this.state.observe({
         id: target.id,
         status: next.status,
