@@ -179,6 +179,12 @@ async function heckPhase(dir: string) {
       await Bun.sleep(150)
     }
     await until(() => flipIds.every((i) => (seen.get(`t${i}/${status}`)?.size ?? 0) === AGENTS), 30_000, 200)
+    // Cross-check over the API: how many agents show each flipped target in its new status now.
+    const agree = await Promise.all(agents.map(async (a) => {
+      const h = new Map(((await get(a, '/v1/health')).targets as Array<{ id: string; status: string }>).map((t) => [t.id, t.status]))
+      return flipIds.filter((i) => h.get(`t${i}`) === status).length
+    }))
+    console.log(`  after ${mode}: agents' /v1/health showing the ${CHANGES} flipped targets ${status} (per agent): ${agree.join(' ')}; SSE events seen per change: ${flipIds.map((i) => seen.get(`t${i}/${status}`)?.size ?? 0).join(' ')}`)
     for (const i of flipIds) {
       const m = seen.get(`t${i}/${status}`)
       const times = [...(m?.values() ?? [])]
