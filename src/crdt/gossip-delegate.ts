@@ -10,9 +10,11 @@
 import type { Delegate } from '../membership/delegate.ts'
 import { Tag, decodeMessage } from './codec.ts'
 import type { ReplicatedState } from './replicated-state.ts'
+import type { Clock } from '../runtime/clock.ts'
 
-export function gossipDelegate(rs: ReplicatedState): Delegate {
+export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
   const inflight = new Set<string>()
+  let lastGapPullAt = Number.NEGATIVE_INFINITY
   const count = (direction: 'in' | 'out', kind: string, n: number) => rs.bytes?.inc({ direction, kind }, n)
 
   const pull = (from: string) => {
@@ -40,6 +42,17 @@ export function gossipDelegate(rs: ReplicatedState): Delegate {
     notifyMsg(from, payload) {
       count('in', 'delta', payload.byteLength)
       rs.ae.receive(from, payload)
+      // A delta held for an earlier one that never came blocks every later change of its
+      // origin. Waiting for the periodic push/pull (30 s on lan) leaves them stuck that long;
+      // pulling on every held delta floods a 16-node cluster with syncs. So: the sender is
+      // asked for what we lack, at most once per heldPullIntervalMs while anything is held.
+      if (rs.ae.held.size > 0 || rs.ae.wantSync) {
+        const now = clock.monotonic()
+        if (now - lastGapPullAt >= rs.limits.heldPullIntervalMs) {
+          lastGapPullAt = now
+          pull(from)
+        }
+      }
     },
     localState(join) {
       const buf = join || !rs.request ? rs.ae.fullState(Tag.Full) : rs.ae.digest(Tag.Digest)

@@ -17,6 +17,12 @@ export interface CrdtLimits extends CodecLimits {
   maxHeldDeltas: number
   /** A delta whose first counter is further than this beyond what we have is "from the future": rejected, not held. */
   maxHoldGap: number
+  /**
+   * While any delta is held for a causal gap, pull the missing part from a peer at most
+   * this often (ms). Shorter repairs a lost delta sooner; each pull is one digest out and
+   * the missing deltas (or full state) back. Default 1000.
+   */
+  heldPullIntervalMs: number
   /** Full state is sent instead of deltas when a peer lacks more than this many entries (or has never synced). */
   fullSyncThresholdEntries: number
   /** Keys per locally minted delta: batches (a targets file) are split so each delta fits a gossip packet. */
@@ -49,6 +55,7 @@ export const defaultCrdtLimits: CrdtLimits = {
   maxLogBytes: 8 * 1024 * 1024,
   maxHeldDeltas: 256,
   maxHoldGap: 1024,
+  heldPullIntervalMs: 1000,
   fullSyncThresholdEntries: 2048,
   maxKeysPerDelta: 8,
   maxClockDriftMs: 60_000,

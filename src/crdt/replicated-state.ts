@@ -245,7 +245,7 @@ export class ReplicatedState {
 
   /** The SWIM delegate: piggybacked deltas, push/pull digests, digest-driven sync. */
   delegate(): Delegate {
-    return gossipDelegate(this)
+    return gossipDelegate(this, this.opts.clock)
   }
 
   /** Canonical bytes of the whole state: replicas with equal digests hold equal state. */
