@@ -200,6 +200,7 @@ export class HeckNode {
   reconcile(): void {
     const mine = this.mine()
     const next = new Map<string, number>()
+    const takenOver = new Set<string>()
     for (const t of mine) {
       const rec = this.state.health(t.id)
       let term = this.owned.get(t.id)
@@ -210,13 +211,16 @@ export class HeckNode {
         // No record yet: nothing to write until the first verdict (a record saying `unknown`
         // for 10,000 new targets would only cost gossip). A record from another owner is
         // taken over at once under the new term, which fences out its late writes.
-        if (rec && rec.owner !== this.name) this.state.observe({ ...rec, owner: this.name, term })
+        if (rec && rec.owner !== this.name) {
+          this.state.observe({ ...rec, owner: this.name, term })
+          takenOver.add(t.id)
+        }
       }
       next.set(t.id, term)
     }
     for (const id of this.owned.keys()) if (!next.has(id)) this.local.delete(id)
     this.owned = next
-    this.scheduler.setTargets(mine)
+    this.scheduler.setTargets(mine, takenOver)
   }
 
   private onResult(target: Target, o: ProbeOutcome): void {

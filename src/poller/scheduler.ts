@@ -154,9 +154,12 @@ export class Scheduler {
    * changed ones keep it too unless their interval changed (then they re-spread);
    * new ones get a random phase within their interval; missing ones stop.
    */
-  setTargets(targets: Target[]): void {
+  setTargets(targets: Target[], soon?: ReadonlySet<string>): void {
     if (this.stopped) return
     const now = this.clock.monotonic()
+    // A new target's first check is spread over its whole interval, except the ones in
+    // `soon` (taken over from a failed owner: already overdue), spread over a tenth of it.
+    const phase = (t: Target) => this.rng.next() * (soon?.has(t.id) ? Math.min(t.intervalMs / 10, 250) : t.intervalMs)
     const seen = new Set<string>()
     for (const t of targets) {
       seen.add(t.id)
@@ -166,14 +169,14 @@ export class Scheduler {
         this.retired.delete(t.id)
         old.removed = false
         old.target = t
-        old.due = now + this.rng.next() * t.intervalMs
+        old.due = now + phase(t)
         old.gen++
         this.entries.set(t.id, old)
         this.heap.push(old.due, old, old.gen)
         continue
       }
       if (!e) {
-        const entry = this.newEntry(t, now + this.rng.next() * t.intervalMs)
+        const entry = this.newEntry(t, now + phase(t))
         this.entries.set(t.id, entry)
         this.heap.push(entry.due, entry, 0)
         continue

@@ -68,6 +68,20 @@ describe('scheduler', () => {
     await sched.stop()
   })
 
+  test(`targets taken over ("soon") are first checked within a tenth of the interval (at most 250 ms) ${seedNote}`, async () => {
+    const { clock, sched, prober } = setup()
+    const ts = Array.from({ length: 200 }, (_, i) => target(`t${i}`, { intervalMs: 1000, timeoutMs: 500 }))
+    const soon = new Set(ts.slice(0, 100).map((t) => t.id))
+    sched.setTargets(ts, soon)
+    await runUntil(clock, 999)
+    const firsts = new Map<string, number>()
+    for (const s of prober.starts) if (!firsts.has(s.id)) firsts.set(s.id, s.at)
+    for (const id of soon) expect(firsts.get(id)).toBeLessThan(100)
+    // The others keep the usual spread: some of them land past the first tenth.
+    expect(ts.slice(100).filter((t) => (firsts.get(t.id) ?? 0) >= 100).length).toBeGreaterThan(50)
+    await sched.stop()
+  })
+
   test(`no drift over 1,000 intervals with varying latency ${seedNote}`, async () => {
     const rng = new SeededRng(SEED + 1)
     const { clock, sched, results } = setup({ script: () => ({ latencyMs: 1 + rng.int(400) }) })
