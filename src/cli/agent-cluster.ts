@@ -29,6 +29,13 @@ export interface ClusterParts {
   store: ReplicatedStore
   cluster: SwimCluster
   membership: MembershipHandle
+  /**
+   * Resolves once this node has met at least one peer, or when joining cannot
+   * matter: no seeds given, or the join timeout passed. With --retry-join the
+   * join runs in the background, and a node that started checking every target
+   * before meeting its peers would check what they own (a storm at start-up).
+   */
+  joined: Promise<void>
   /** Graceful: tells peers we leave (they record `left`), saves state, closes sockets. */
   leave(timeoutMs: number): Promise<void>
 }
@@ -96,10 +103,25 @@ export async function startCluster(cfg: AgentConfig, deps: { metrics: Registry; 
   const timers = [setInterval(prune, PRUNE_EVERY_MS), ...(kv ? [setInterval(persist, PERSIST_EVERY_MS)] : [])]
   for (const t of timers) t.unref()
 
+  const joined =
+    cfg.retryJoin.length === 0 || membership.members().length > 1
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, cfg.joinTimeoutMs)
+          t.unref()
+          const off = cluster.onChange(() => {
+            if (membership.members().length < 2) return
+            clearTimeout(t)
+            off()
+            resolve()
+          })
+        })
+
   return {
     store,
     cluster,
     membership,
+    joined,
     async leave(timeoutMs) {
       for (const t of timers) clearInterval(t)
       persist()

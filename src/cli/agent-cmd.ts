@@ -241,9 +241,6 @@ export async function agentCommand(args: string[]): Promise<number> {
     await node.stop()
     throw new Error(`cannot listen on --http ${formatAddr(cfg.http.host, cfg.http.port)}: ${e instanceof Error ? e.message : String(e)}`)
   }
-  // Targets are loaded once the API answers: /healthz says the agent runs, and a large
-  // file (10,000 targets into the replicated registry) must not hold that up.
-  node.applyFile(initial.targets)
   const stopGc = startGcPacer()
   log('info', 'agent started', {
     version: VERSION,
@@ -276,6 +273,11 @@ export async function agentCommand(args: string[]): Promise<number> {
   process.on('SIGHUP', () => void reload('SIGHUP'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+  // Targets are loaded once the API answers: /healthz says the agent runs, and a large file
+  // (10,000 targets into the replicated registry) must not hold that up. With --retry-join
+  // they also wait until this node has met a peer (see ClusterParts.joined).
+  await Promise.race([parts.joined, done.promise])
+  if (!leaving) node.applyFile(initial.targets)
   return done.promise
 }
 
