@@ -38,8 +38,11 @@ export interface NodeOptions {
   maxConcurrentChecks?: number
   /**
    * How often (ms) a target's latest result is written to the shared state when its
-   * status has not changed. Status changes are written at once. Lower means fresher
-   * `last` results on other nodes, at the cost of gossip bandwidth (every write reaches every node). Default 30000.
+   * status has not changed; status changes are written at once. Every write reaches every
+   * node by gossip, and the piggyback budget (about 20 KiB/s per node on lan) is shared
+   * with the status changes that matter, so refreshes must stay rare: at 2,000 targets a
+   * 30 s refresh saturated it and held status changes back by seconds (16 agents). Lower
+   * means fresher `last` results on nodes that do not check the target. Default 300000.
    */
   lastResultRefreshMs?: number
   /** Membership as this node sees it; a cluster of one when absent. */
@@ -83,7 +86,7 @@ export class HeckNode {
     this.log = opts.log
     this.history = opts.history
     this.state = opts.state ?? new LocalState()
-    this.lastResultRefreshMs = opts.lastResultRefreshMs ?? 30_000
+    this.lastResultRefreshMs = opts.lastResultRefreshMs ?? 300_000
     this.jitter = opts.rng.fork('refresh')
     this.cluster = opts.cluster ?? new SoloCluster(opts.name)
     this.replicas = opts.replicas ?? 3
