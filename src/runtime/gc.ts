@@ -28,6 +28,13 @@ export interface GcPacerOptions {
    * 140-175 MiB. Default 10000. 0 disables it.
    */
   fullEveryMs?: number
+  /**
+   * Extra full collections (ms after start): start-up (the first check of every
+   * target, the first verdicts written to the replicated state) makes a burst of
+   * garbage that would otherwise sit until the first regular full collection, and
+   * sets the process's peak RSS. Default [1000, 2500, 4000, 6000, 8000].
+   */
+  fullAtMs?: number[]
 }
 
 /** Starts collecting on timers; returns a function that stops them. The timers never keep the process alive. */
@@ -41,7 +48,13 @@ export function startGcPacer(opts: GcPacerOptions = {}): () => void {
   }
   every(opts.edenEveryMs ?? 250, () => edenGC())
   every(opts.fullEveryMs ?? 10_000, () => Bun.gc(true))
+  const once = (opts.fullAtMs ?? [1000, 2500, 4000, 6000, 8000]).map((ms) => {
+    const t = setTimeout(() => Bun.gc(true), ms)
+    ;(t as { unref?: () => void }).unref?.()
+    return t
+  })
   return () => {
     for (const t of timers) clearInterval(t)
+    for (const t of once) clearTimeout(t)
   }
 }
