@@ -4,7 +4,7 @@
  * --json, the API's own answer for scripts.
  */
 import { apiBase, parseFlags } from './args.ts'
-import { ago, renderTable } from './table.ts'
+import { ago, healthSummary, healthTable, renderTable } from './table.ts'
 import type { MemberView, TargetHealth } from '../node/types.ts'
 import { UsageError } from './errors.ts'
 
@@ -52,21 +52,8 @@ export async function statusCommand(args: string[]): Promise<number> {
   }
   const now = Date.now()
   const targets = ((body.targets ?? []) as TargetHealth[]).sort((a, b) => a.id.localeCompare(b.id))
-  const rows = targets.map((t) => [
-    t.id,
-    t.status,
-    t.owner ?? '-',
-    t.last ? `${Math.round(t.last.latency_ms)}ms` : '-',
-    ago(t.since, now),
-    t.last?.error ?? '',
-  ])
-  console.log(renderTable(['ID', 'STATUS', 'OWNER', 'LATENCY', 'SINCE', 'LAST ERROR'], rows))
-  const count = (s: string) => targets.filter((t) => t.status === s).length
-  console.log(
-    values.unhealthy
-      ? `${targets.length} unhealthy ${footer(body, now)}`
-      : `${targets.length} targets: ${count('healthy')} healthy, ${count('unhealthy')} unhealthy, ${count('unknown')} unknown ${footer(body, now)}`,
-  )
+  console.log(healthTable(targets, now))
+  console.log(values.unhealthy ? `${targets.length} unhealthy ${footer(body, now)}` : `${healthSummary(targets)} ${footer(body, now)}`)
   return 0
 }
 

@@ -13,7 +13,7 @@ import type { TargetHealth } from '../node/types.ts'
 import { parseFlags } from './args.ts'
 import { UsageError } from './errors.ts'
 import { selfCommand } from './self.ts'
-import { ago, renderTable } from './table.ts'
+import { healthSummary, healthTable } from './table.ts'
 
 export interface DemoNode {
   /** node-1 … node-N. */
@@ -121,20 +121,12 @@ async function liveTable(cluster: DemoCluster, signal: AbortSignal): Promise<voi
       else {
         const now = Date.now()
         const t = body.targets.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }))
-        const count = (s: string) => t.filter((x) => x.status === s).length
-        const rows = (tty ? t.slice(0, Math.max(5, (process.stdout.rows ?? 30) - 6)) : t.filter((x) => x.status !== 'healthy')).map((x) => [
-          x.id,
-          x.status,
-          x.owner ?? '-',
-          x.last ? `${Math.round(x.last.latency_ms)}ms` : '-',
-          ago(x.since, now),
-          x.last?.error ?? '',
-        ])
+        const shown = tty ? t.slice(0, Math.max(5, (process.stdout.rows ?? 30) - 6)) : t.filter((x) => x.status !== 'healthy')
         out = [
           `heck demo: ${cluster.nodes.length} agent(s), farm at ${cluster.farm.url}; answered by ${body.node}; Ctrl-C stops everything`,
-          `${t.length} targets: ${count('healthy')} healthy, ${count('unhealthy')} unhealthy, ${count('unknown')} unknown`,
+          healthSummary(t),
           '',
-          renderTable(['ID', 'STATUS', 'OWNER', 'LATENCY', 'SINCE', 'LAST ERROR'], rows),
+          healthTable(shown, now),
         ].join('\n')
       }
     }

@@ -1,3 +1,5 @@
+import type { TargetHealth } from '../node/types.ts'
+
 /** Plain-text tables for the CLI: left-aligned columns, two spaces apart, no colour. */
 export function renderTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
@@ -7,6 +9,25 @@ export function renderTable(header: string[], rows: string[][]): string {
       .join('  ')
       .trimEnd()
   return [line(header), ...rows.map(line)].join('\n')
+}
+
+/** The target table of `heck status` and the demo's plain view. */
+export function healthTable(targets: TargetHealth[], now: number): string {
+  const rows = targets.map((t) => [
+    t.id,
+    t.status,
+    t.owner ?? '-',
+    t.last ? `${Math.round(t.last.latency_ms)}ms` : '-',
+    ago(t.since, now),
+    t.last?.error ?? '',
+  ])
+  return renderTable(['ID', 'STATUS', 'OWNER', 'LATENCY', 'SINCE', 'LAST ERROR'], rows)
+}
+
+/** "12 targets: 10 healthy, 1 unhealthy, 1 unknown". */
+export function healthSummary(targets: TargetHealth[]): string {
+  const count = (s: string) => targets.filter((t) => t.status === s).length
+  return `${targets.length} targets: ${count('healthy')} healthy, ${count('unhealthy')} unhealthy, ${count('unknown')} unknown`
 }
 
 /** "3s ago", "2m ago"; for `since` and freshness columns. */
