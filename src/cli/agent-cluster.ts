@@ -6,7 +6,7 @@
 import { replicaIdFor } from '../crdt/replica-id.ts'
 import { ReplicatedState } from '../crdt/replicated-state.ts'
 import type { Registry } from '../metrics/registry.ts'
-import { startMembership, type MembershipHandle } from '../membership/runtime.ts'
+import { startMembership, type MembershipHandle } from '../runtime/membership.ts'
 import { ReplicatedStore } from '../node/replicated-store.ts'
 import { SwimCluster } from '../node/swim-cluster.ts'
 import { realClock } from '../runtime/clock.ts'

@@ -3,7 +3,7 @@
  * states, and hears when any of them changes. Change bursts (a join storm, a
  * partition) are passed on as they come; the node coalesces its own work.
  */
-import type { MembershipHandle } from '../membership/runtime.ts'
+import type { MembershipHandle } from '../runtime/membership.ts'
 import type { ClusterView } from './cluster-view.ts'
 import type { MemberView } from './types.ts'
 

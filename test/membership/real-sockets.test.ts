@@ -8,7 +8,7 @@ import { afterAll, expect, test } from 'bun:test'
 import { generateKey } from '../../src/codec/keyring.ts'
 import { Registry } from '../../src/metrics/registry.ts'
 import type { Delegate } from '../../src/membership/delegate.ts'
-import { startMembership, type MembershipHandle } from '../../src/membership/runtime.ts'
+import { startMembership, type MembershipHandle } from '../../src/runtime/membership.ts'
 
 const key = generateKey()
 const started: MembershipHandle[] = []

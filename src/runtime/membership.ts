@@ -8,13 +8,13 @@
 import type { Counter, Registry } from '../metrics/registry.ts'
 import { Keyring } from '../codec/keyring.ts'
 import { SwimCodec } from '../codec/swim-envelope.ts'
-import { realClock } from '../runtime/clock.ts'
-import { randomRng } from '../runtime/rng.ts'
-import { UdpTransport } from '../runtime/udp-transport.ts'
-import { profile, type ProfileName, type SwimConfig } from './config.ts'
-import type { Delegate } from './delegate.ts'
-import { SwimNode } from './swim-node.ts'
-import type { LogFn, MemberInfo, MemberState, SwimStats } from './types.ts'
+import { realClock } from './clock.ts'
+import { randomRng } from './rng.ts'
+import { UdpTransport } from './udp-transport.ts'
+import { profile, type ProfileName, type SwimConfig } from '../membership/config.ts'
+import type { Delegate } from '../membership/delegate.ts'
+import { SwimNode } from '../membership/swim-node.ts'
+import type { LogFn, MemberInfo, MemberState, SwimStats } from '../membership/types.ts'
 
 export type { MemberInfo, MemberState }
 
