@@ -5,35 +5,19 @@
  * them. A removal through the API sticks until the file's entry itself changes.
  */
 import type { Target } from '../config/types.ts'
-import type { HealthRecord, StateChange, StateStore } from './state-store.ts'
+import { ChangeSource, FileContributions, type HealthRecord, type StateStore } from './state-store.ts'
 
 const same = (a: Target | undefined, b: Target | undefined) => JSON.stringify(a) === JSON.stringify(b)
 
-export class LocalState implements StateStore {
+export class LocalState extends ChangeSource implements StateStore {
   private defs = new Map<string, Target>()
-  private lastFile = new Map<string, Map<string, Target>>()
+  private files = new FileContributions()
   private healthMap = new Map<string, HealthRecord>()
-  private listeners = new Set<(c: StateChange) => void>()
-
-  private emit(c: StateChange): void {
-    for (const fn of this.listeners) fn(c)
-  }
-
-  onChange(fn: (c: StateChange) => void): () => void {
-    this.listeners.add(fn)
-    return () => this.listeners.delete(fn)
-  }
 
   setFileTargets(contributor: string, targets: Target[]): void {
-    const before = this.lastFile.get(contributor) ?? new Map<string, Target>()
-    const after = new Map(targets.map((t) => [t.id, t]))
-    for (const [id, t] of after) {
-      if (!same(before.get(id), t)) this.put(t)
-    }
-    for (const id of before.keys()) {
-      if (!after.has(id)) this.removeTarget(id)
-    }
-    this.lastFile.set(contributor, after)
+    const d = this.files.diff(contributor, targets) ?? { changed: targets, removed: [] }
+    for (const t of d.changed) this.put(t)
+    for (const id of d.removed) this.removeTarget(id)
   }
 
   private put(t: Target): boolean {

@@ -10,7 +10,7 @@
 import type { CheckResult, Status, Target } from '../config/types.ts'
 import { ID_PATTERN } from '../config/targets-file.ts'
 import type { HealthObservation, ReplicatedState, TargetView } from '../crdt/replicated-state.ts'
-import type { HealthRecord, StateChange, StateStore } from './state-store.ts'
+import { ChangeSource, FileContributions, type HealthRecord, type StateStore } from './state-store.ts'
 
 /** The contributor name API writes use, shared by every node. */
 export const API_CONTRIBUTOR = 'api'
@@ -44,16 +44,16 @@ function asRecord(id: string, o: HealthObservation | undefined): HealthRecord | 
   return { id, status: o.status as Status, since: Number(o.since) || 0, owner: o.owner, last, term: Number(o.term) || 0 }
 }
 
-export class ReplicatedStore implements StateStore {
+export class ReplicatedStore extends ChangeSource implements StateStore {
   private defs = new Map<string, Target>()
   private healthCache = new Map<string, HealthRecord>()
-  private lastFile = new Map<string, Map<string, Target>>()
-  private listeners = new Set<(c: StateChange) => void>()
+  private files = new FileContributions()
 
   constructor(
     readonly rs: ReplicatedState,
     private readonly onInvalid: (id: string) => void = () => {},
   ) {
+    super()
     for (const [id, v] of rs.targets()) this.cacheTarget(id, v)
     for (const [id, o] of rs.allHealth()) {
       const rec = asRecord(id, o)
@@ -96,28 +96,15 @@ export class ReplicatedStore implements StateStore {
     return true
   }
 
-  private emit(c: StateChange): void {
-    for (const fn of this.listeners) fn(c)
-  }
-
-  onChange(fn: (c: StateChange) => void): () => void {
-    this.listeners.add(fn)
-    return () => this.listeners.delete(fn)
-  }
-
   setFileTargets(contributor: string, targets: Target[]): void {
-    const before = this.lastFile.get(contributor)
-    if (!before) {
+    const d = this.files.diff(contributor, targets)
+    if (!d) {
       // First load (or after a restart): the file is this contributor's whole truth.
       this.rs.setContribution(contributor, targets.map((t) => ({ id: t.id, def: t })))
-    } else {
-      const after = new Map(targets.map((t) => [t.id, t]))
-      for (const [id, t] of after) {
-        if (JSON.stringify(before.get(id)) !== JSON.stringify(t)) this.rs.putTarget(contributor, id, t)
-      }
-      for (const id of before.keys()) if (!after.has(id)) this.rs.removeContribution(contributor, id)
+      return
     }
-    this.lastFile.set(contributor, new Map(targets.map((t) => [t.id, t])))
+    for (const t of d.changed) this.rs.putTarget(contributor, t.id, t)
+    for (const id of d.removed) this.rs.removeContribution(contributor, id)
   }
 
   putTarget(t: Target): boolean {

@@ -35,3 +35,37 @@ export interface StateStore {
   allHealth(): HealthRecord[]
   onChange(fn: (c: StateChange) => void): () => void
 }
+
+/** Listener bookkeeping shared by the stores. */
+export class ChangeSource {
+  private listeners = new Set<(c: StateChange) => void>()
+
+  protected emit(c: StateChange): void {
+    for (const fn of this.listeners) fn(c)
+  }
+
+  onChange(fn: (c: StateChange) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+}
+
+/**
+ * What a contributor's targets file changed since its previous version: the entries
+ * to write and the ids it no longer lists. Only these are applied, so a target the API
+ * removed stays removed until the file's own entry for it changes.
+ */
+export class FileContributions {
+  private last = new Map<string, Map<string, Target>>()
+
+  /** Undefined on the first call for a contributor (then the file is its whole truth). */
+  diff(contributor: string, targets: Target[]): { changed: Target[]; removed: string[] } | undefined {
+    const before = this.last.get(contributor)
+    const after = new Map(targets.map((t) => [t.id, t]))
+    this.last.set(contributor, after)
+    if (!before) return undefined
+    const changed = targets.filter((t) => JSON.stringify(before.get(t.id)) !== JSON.stringify(t))
+    const removed = [...before.keys()].filter((id) => !after.has(id))
+    return { changed, removed }
+  }
+}
