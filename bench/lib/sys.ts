@@ -60,13 +60,7 @@ export function rssSampler(pid: number, intervalMs = 250) {
   }
 }
 
-/** A loopback port that was free a moment ago. */
-export function freePort(): number {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = s.port
-  s.stop(true)
-  return port
-}
+export { freePort } from '../../src/runtime/free-port.ts'
 
 export function machine(): string {
   const c = cpus()

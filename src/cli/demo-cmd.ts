@@ -13,6 +13,7 @@ import type { TargetHealth } from '../node/types.ts'
 import { parseFlags } from './args.ts'
 import { UsageError } from './errors.ts'
 import { selfCommand } from './self.ts'
+import { freePort } from '../runtime/free-port.ts'
 import { healthSummary, healthTable } from './table.ts'
 
 export interface DemoNode {
@@ -21,14 +22,6 @@ export interface DemoNode {
   httpPort: number
   gossipPort: number
   proc?: Subprocess
-}
-
-/** A free TCP port on loopback, found by letting the OS pick one. */
-export function freePort(): number {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = s.port
-  s.stop(true)
-  return port
 }
 
 export class DemoCluster {

@@ -35,13 +35,7 @@ export function ensureBinary(): Promise<string> {
   return built
 }
 
-/** A free TCP port on loopback. */
-export function freePort(): number {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = s.port
-  s.stop(true)
-  return port
-}
+export { freePort } from '../../src/runtime/free-port.ts'
 
 /** Polls `fn` until it returns a truthy value or the time runs out. */
 export async function eventually<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string): Promise<T> {
