@@ -49,6 +49,24 @@ async function whenAll(who: Agent[], name: string, states: string[], since: numb
   return Date.now() - since
 }
 
+/**
+ * Waits until a restarted agent checks each of `targets` again, lets three more
+ * intervals pass, and checks that every target has exactly one checker in the last
+ * two. Returns the end of that window.
+ */
+async function expectHandedBack(victim: Agent, targets: string[], restartAt: number): Promise<number> {
+  await eventually(() => {
+    log.collect()
+    return targets.every((id) => log.arrivals(id, restartAt).some((a) => a.node === victim.name))
+  }, 15_000, 'the restarted node to check its targets again')
+  await Bun.sleep(3 * INTERVAL_MS)
+  log.collect()
+  const end = Date.now()
+  const multi = ids.filter((id) => new Set(log.arrivals(id, end - 2 * INTERVAL_MS).map((a) => a.node)).size !== 1)
+  expect(multi).toEqual([])
+  return end
+}
+
 beforeAll(async () => {
   bin = await ensureBinary()
   farm = startFarm({ count: TARGETS + 10 })
@@ -242,16 +260,8 @@ describe('five agents, 500 targets at 1 s', () => {
       const map = await owners(victim)
       return victimTargets.every((id) => map[victim.name]?.includes(id))
     }, 15_000, 'the restarted node to own its targets again')
-    await eventually(() => {
-      log.collect()
-      return victimTargets.every((id) => log.arrivals(id, restartAt).some((a) => a.node === victim.name))
-    }, 15_000, 'the restarted node to check its targets again')
-    await Bun.sleep(3 * INTERVAL_MS)
-    log.collect()
-    const end = Date.now()
     // Back to one checker per target: in the last 2 intervals, each target has one node.
-    const multi = ids.filter((id) => new Set(log.arrivals(id, end - 2 * INTERVAL_MS).map((a) => a.node)).size !== 1)
-    expect(multi).toEqual([])
+    const end = await expectHandedBack(victim, victimTargets, restartAt)
     const back = victimTargets.filter((id) => log.arrivals(id, end - 2 * INTERVAL_MS).every((a) => a.node === victim.name))
     expect(back.length).toBe(victimTargets.length)
     const gaps = ids.map((id) => log.maxGap(id, restartAt, end))
@@ -312,15 +322,7 @@ describe('five agents, 500 targets at 1 s', () => {
     const restartAt = Date.now()
     set.start(victim)
     await set.waitConverged(20_000)
-    await eventually(() => {
-      log.collect()
-      return victimTargets.every((id) => log.arrivals(id, restartAt).some((a) => a.node === victim.name))
-    }, 15_000, 'the restarted node to check its targets again')
-    await Bun.sleep(3 * INTERVAL_MS)
-    log.collect()
-    const end = Date.now()
-    const multi = ids.filter((id) => new Set(log.arrivals(id, end - 2 * INTERVAL_MS).map((a) => a.node)).size !== 1)
-    expect(multi).toEqual([])
+    const end = await expectHandedBack(victim, victimTargets, restartAt)
     const gaps = ids.map((id) => log.maxGap(id, restartAt, end))
     const overlaps = ids.map((id) => log.overlap(id, restartAt, end))
     const saved = readdirSync(victim.dataDir).join(',')
