@@ -21,18 +21,31 @@ export interface SwimConfig {
    */
   probeTimeoutMs: number
   /**
+   * How probe targets are chosen. `ring` (all profiles): ticks aligned to shared
+   * wall-clock rounds and a rotating ring over the sorted live members, so every member
+   * is probed once per round and a crash is first probed within one interval
+   * (probe-schedule.ts). `shuffle`: SWIM's per-node shuffled round robin, where the first
+   * probe of a crashed member comes after about one interval on average and a tail of
+   * several. `ring` needs clocks within a fraction of an interval of each other (NTP);
+   * without that it degrades to about `shuffle`.
+   */
+  probeSchedule: 'ring' | 'shuffle'
+  /**
    * Members asked to probe indirectly (ping-req) after a direct probe fails (k in SWIM).
    * lan 3, local 2, wan 3. More helpers tolerate more path loss but add load.
    */
   indirectChecks: number
   /**
    * Lifeguard α: the minimum suspicion timeout is α × max(1, log10 n) × probeIntervalMs.
-   * lan 1.5, local 3, wan 6 (memberlist uses 4 on LAN). Larger means fewer false positives
-   * and slower detection. heck's lan goes lower than memberlist because the minimum is only
-   * reached after `suspicionConfirmations` independent failed probes (gathered quickly by
-   * out-of-turn confirmation probes); an unconfirmed suspicion still waits 6 × min. In the
-   * simulator this halved detection time at 16 and 48 nodes with no healthy node marked dead
-   * under 10% loss plus a lagging node (see docs/BENCHMARKS.md, Membership).
+   * lan 1, local 3, wan 6 (memberlist uses 4 on LAN). Larger means fewer false positives
+   * and slower detection. heck's lan goes this low because the minimum is only reached
+   * after `suspicionConfirmations` independent members have failed to reach the suspect
+   * (each with a direct, k indirect and a TCP ping; gathered within a period by
+   * out-of-turn confirmation probes); an unconfirmed suspicion still waits 6 × min.
+   * The price: a node frozen longer than about min + one probe is declared dead and must
+   * refute when it wakes. Simulator, one of 30 nodes frozen 1–4 s at a time for 82 s of
+   * 120: marked dead 58 (α 1.5), 167 (1.25), 312 (1) observer×member times; healthy
+   * nodes wrongly marked dead: 0 at each (docs/BENCHMARKS.md, Membership).
    */
   suspicionMult: number
   /**
@@ -58,6 +71,16 @@ export interface SwimConfig {
    * lan 200, local 50, wan 500. Shorter spreads news faster with more packets.
    */
   gossipIntervalMs: number
+  /**
+   * Urgent news (a suspicion, a death, a leave, this node's own alive or refutation, and
+   * whatever the delegate flags, such as a target's status change) does not wait for the
+   * next gossip round: an extra round runs this long after it (ms), batching what arrives
+   * meanwhile, and at most one extra round per quarter gossip interval. A receiver that
+   * learns the news first does the same, so it crosses the cluster in a few network hops
+   * instead of a few gossip intervals. lan 5, local 2, wan 20; -1 turns it off (memberlist's
+   * behaviour). Shorter is faster; more extra rounds cost packets only while news is fresh.
+   */
+  urgentGossipDelayMs: number
   /** Members sent to per gossip round. lan 3, local 3, wan 4. More fan-out spreads faster. */
   gossipNodes: number
   /**
@@ -97,6 +120,7 @@ export interface SwimConfig {
 }
 
 const common = {
+  probeSchedule: 'ring',
   awarenessMaxMultiplier: 8,
   tcpFallbackPing: true,
   packetLimitBytes: 1400,
@@ -109,11 +133,12 @@ export const PROFILES: Record<ProfileName, SwimConfig> = {
     probeIntervalMs: 1000,
     probeTimeoutMs: 300,
     indirectChecks: 3,
-    suspicionMult: 1.5,
+    suspicionMult: 1,
     suspicionMaxTimeoutMult: 6,
     suspicionConfirmations: 3,
     retransmitMult: 4,
     gossipIntervalMs: 200,
+    urgentGossipDelayMs: 5,
     gossipNodes: 3,
     gossipToTheDeadMs: 30_000,
     pushPullIntervalMs: 30_000,
@@ -130,6 +155,7 @@ export const PROFILES: Record<ProfileName, SwimConfig> = {
     suspicionConfirmations: 1,
     retransmitMult: 4,
     gossipIntervalMs: 50,
+    urgentGossipDelayMs: 2,
     gossipNodes: 3,
     gossipToTheDeadMs: 5_000,
     pushPullIntervalMs: 5_000,
@@ -146,6 +172,7 @@ export const PROFILES: Record<ProfileName, SwimConfig> = {
     suspicionConfirmations: 4,
     retransmitMult: 4,
     gossipIntervalMs: 500,
+    urgentGossipDelayMs: 20,
     gossipNodes: 4,
     gossipToTheDeadMs: 60_000,
     pushPullIntervalMs: 60_000,

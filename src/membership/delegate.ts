@@ -24,4 +24,9 @@ export interface Delegate {
    * anti-entropy): a peer's request in, this node's reply out.
    */
   handleUserRequest?(from: string, payload: Uint8Array): Promise<Uint8Array> | Uint8Array
+  /**
+   * Optional: membership hands the delegate its hooks once, at construction.
+   * `gossipSoon` asks for an extra gossip round shortly (urgent payloads just queued).
+   */
+  attach?(hooks: { gossipSoon(): void }): void
 }

@@ -60,6 +60,8 @@ export abstract class SwimState {
 
   // Alive or suspect members other than this node, kept in step with every change.
   private live = 0
+  /** Bumped whenever the set of live (alive or suspect) members may have changed. */
+  liveVersion = 0
 
   /** Members that count toward n: alive or suspect, this node included. */
   liveCount(): number {
@@ -94,6 +96,7 @@ export abstract class SwimState {
     m.state = state
     m.inc = inc
     this.live += SwimState.counts(state) - SwimState.counts(prev)
+    if (SwimState.counts(state) !== SwimState.counts(prev)) this.liveVersion++
     if (prev !== state) {
       m.sinceMs = this.clock.monotonic()
       this.emit(m, prev)
@@ -120,6 +123,7 @@ export abstract class SwimState {
       this.members.set(msg.node, fresh)
       this.addrVersion++
       this.live++
+      this.liveVersion++
       this.listIndex.set(msg.node, this.memberList.length)
       this.memberList.push(msg.node)
       this.onNewMember(msg.node)
@@ -235,6 +239,7 @@ export abstract class SwimState {
   private forget(name: string): void {
     const m = this.members.get(name)
     if (m) this.live -= SwimState.counts(m.state)
+    this.liveVersion++
     this.members.delete(name)
     this.addrVersion++
     const i = this.listIndex.get(name)

@@ -1,7 +1,8 @@
 /**
  * The SWIM core (Das et al. 2002) with Lifeguard (Dadgar et al. 2017), following
  * hashicorp/memberlist: a synchronous state machine behind Clock, Rng and
- * Transport. It probes members in shuffled round-robin order, asks k others to probe
+ * Transport. It probes members on a rotating ring (or shuffled round robin; see
+ * probe-schedule.ts), asks k others to probe
  * indirectly (with nacks) when a ping goes unanswered, suspects, confirms, declares
  * dead, refutes claims about itself, and piggybacks news on every packet.
  * Message handling lives in swim-node.ts, state changes in swim-state.ts, one probe
@@ -19,6 +20,7 @@ import { BroadcastQueue } from './broadcast-queue.ts'
 import { SwimState } from './swim-state.ts'
 import { gossipRound, pushPull, pushPullRound } from './swim-sync.ts'
 import { probeMember } from './swim-probe.ts'
+import { msUntilNextTick, probeRound, ringTarget } from './probe-schedule.ts'
 import type { LogFn, Meta, SwimStats } from './types.ts'
 
 export interface SwimOptions {
@@ -58,8 +60,13 @@ export class Swim extends SwimState {
   readonly acks = new Map<number, AckWaiter>()
   private probeOrder: string[] = []
   private probeIndex = 0
+  /** This node's fixed offset into each shared probe round (ring schedule). */
+  private readonly probePhaseMs: number
+  private ring: { version: number; names: string[] } = { version: -1, names: [] }
   private timers: Cancel[] = []
   stopped = false
+  private urgentPending = false
+  private lastUrgentAt = Number.NEGATIVE_INFINITY
 
   constructor(opts: SwimOptions) {
     super(opts.name, opts.transport.localAddr, opts.meta ?? {}, opts.config, opts.clock, opts.lifeguard ?? true, opts.log)
@@ -68,6 +75,8 @@ export class Swim extends SwimState {
     this.codec = opts.codec
     this.delegate = opts.delegate
     this.rng = opts.rng
+    this.probePhaseMs = this.rng.int(opts.config.probeIntervalMs)
+    this.delegate?.attach?.({ gossipSoon: () => this.gossipSoon() })
     const metaBytes = this.codec.encodeMsg({ t: MsgTag.Alive, inc: 0, node: '', addr: '', meta: this.meta }).length
     if (metaBytes > opts.config.metaMaxBytes) throw new Error(`node metadata too large: ${metaBytes} > ${opts.config.metaMaxBytes} bytes`)
   }
@@ -75,7 +84,12 @@ export class Swim extends SwimState {
   /** Starts the probe, gossip, push/pull and reap loops. Handlers are wired by the subclass. */
   protected startLoops(): void {
     const c = this.config
-    this.loop(() => this.scaled(c.probeIntervalMs), () => this.probeTick(), this.rng.int(c.probeIntervalMs))
+    if (c.probeSchedule === 'ring') {
+      const every = () => msUntilNextTick(this.clock.now(), this.probePhaseMs, c.probeIntervalMs, this.lifeguard ? this.health + 1 : 1)
+      this.loop(every, () => this.probeTick(), msUntilNextTick(this.clock.now(), this.probePhaseMs, c.probeIntervalMs))
+    } else {
+      this.loop(() => this.scaled(c.probeIntervalMs), () => this.probeTick(), this.rng.int(c.probeIntervalMs))
+    }
     this.loop(() => c.gossipIntervalMs, () => this.gossipTick(), this.rng.int(c.gossipIntervalMs))
     if (c.pushPullIntervalMs > 0) {
       this.loop(() => pushPullScaleMs(c.pushPullIntervalMs, this.liveCount()), () => this.pushPullTick(), c.pushPullIntervalMs)
@@ -118,6 +132,24 @@ export class Swim extends SwimState {
 
   override broadcast(node: string, m: Msg): void {
     this.queue.queue(node, this.codec.encodeMsg(m))
+    if (m.t === MsgTag.Suspect || m.t === MsgTag.Dead || m.t === MsgTag.Leave || (m.t === MsgTag.Alive && node === this.name)) this.gossipSoon()
+  }
+
+  /**
+   * An extra gossip round soon, for urgent news (config.urgentGossipDelayMs): batched
+   * over the delay, and at most one per quarter gossip interval.
+   */
+  gossipSoon(): void {
+    const c = this.config
+    if (this.stopped || this.urgentPending || c.urgentGossipDelayMs < 0) return
+    this.urgentPending = true
+    const now = this.clock.monotonic()
+    const wait = Math.max(c.urgentGossipDelayMs, this.lastUrgentAt + c.gossipIntervalMs / 4 - now)
+    this.clock.after(wait, () => {
+      this.urgentPending = false
+      this.lastUrgentAt = this.clock.monotonic()
+      if (!this.stopped) gossipRound(this)
+    })
   }
 
   drop(reason: string): void {
@@ -165,6 +197,14 @@ export class Swim extends SwimState {
   // ---- probe round ----
 
   private nextProbeTarget(): string | undefined {
+    if (this.config.probeSchedule === 'ring') {
+      if (this.ring.version !== this.liveVersion) {
+        const names = [this.name]
+        for (const m of this.members.values()) if (m.state === 'alive' || m.state === 'suspect') names.push(m.name)
+        this.ring = { version: this.liveVersion, names: names.sort() }
+      }
+      return ringTarget(this.ring.names, this.name, probeRound(this.clock.now(), this.probePhaseMs, this.config.probeIntervalMs))
+    }
     for (let tries = 0; tries <= this.probeOrder.length; tries++) {
       if (this.probeIndex >= this.probeOrder.length) {
         this.probeOrder = this.rng.shuffle([...this.members.keys()])
@@ -195,7 +235,7 @@ export class Swim extends SwimState {
     if (!this.lifeguard || this.stopped) return
     const p = Math.min(1, (2 * (k + 1)) / Math.max(1, this.liveCount() - 1))
     if (this.rng.next() >= p) return
-    this.clock.after(this.rng.int(Math.max(1, this.config.probeIntervalMs / 2)), () => {
+    this.clock.after(this.rng.int(Math.max(1, this.config.probeTimeoutMs)), () => {
       const m = this.members.get(name)
       if (!this.stopped && m?.state === 'suspect') this.probe(name)
     })

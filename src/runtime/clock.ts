@@ -8,7 +8,10 @@
 export type Cancel = () => void
 
 export interface Clock {
-  /** Wall time in ms since the epoch. For timestamps shown to people only; it can jump. */
+  /**
+   * Wall time in ms since the epoch. For timestamps shown to people, and for aligning
+   * probe rounds across nodes (probe-schedule.ts, which tolerates jumps); it can jump.
+   */
   now(): number
   /** Monotonic ms from an arbitrary origin. For durations, deadlines and timeouts. */
   monotonic(): number

@@ -23,10 +23,12 @@ describe('SWIM core', () => {
     const c = await cluster(8)
     c.node(2).applySuspect({ t: MsgTag.Suspect, inc: 0, node: 'n1', from: 'n2' })
     expect(c.node(2).members.get('n1')?.state).toBe('suspect')
+    // Watched at 1 ms steps: a successful probe soon after lowers the score again.
+    expect(await c.runUntil(() => c.node(1).inc === 1, 5_000, 1)).toBeGreaterThanOrEqual(0)
+    expect(c.node(1).health).toBe(1) // Lifeguard: refuting counts against our own health
     const t = await c.runUntil(() => c.nodes.every((n) => n.name === 'n1' || (n.members.get('n1')?.state === 'alive' && n.members.get('n1')?.inc === 1)), 5_000, 10)
     expect(t).toBeGreaterThanOrEqual(0)
     expect(c.node(1).inc).toBe(1)
-    expect(c.node(1).health).toBe(1) // Lifeguard: refuting counts against our own health
     await c.run(20_000)
     expect(c.falsePositives).toEqual([])
   })
@@ -80,6 +82,23 @@ describe('SWIM core', () => {
     c.crash(4)
     expect(await c.runUntil(() => c.allSee('n4', ['dead']), 30_000)).toBeGreaterThanOrEqual(0)
     expect(await c.runUntil(() => c.live().every((n) => !n.members.has('n4')), 40_000)).toBeGreaterThanOrEqual(0)
+  })
+
+  test('urgent news does not wait for gossip rounds: a death reaches every survivor within tens of ms', async () => {
+    const spread = async (urgentGossipDelayMs: number) => {
+      const c = await cluster(16, { config: { urgentGossipDelayMs } })
+      c.net.conditions = { minDelayMs: 1, maxDelayMs: 5, loss: 0, duplicate: 0 }
+      await c.run(3000)
+      c.crash(9)
+      expect(await c.runUntil(() => c.allSee('n9', ['dead']), 30_000, 5)).toBeGreaterThanOrEqual(0)
+      const seen = [...(c.deadSeen.get('n9')?.values() ?? [])]
+      return Math.max(...seen) - Math.min(...seen)
+    }
+    const eager = await spread(5)
+    const rounds = await spread(-1)
+    console.log(`16 nodes: first to last survivor marking a crash dead: ${eager.toFixed(0)} ms with urgent rounds, ${rounds.toFixed(0)} ms without`)
+    expect(eager).toBeLessThan(100)
+    expect(eager).toBeLessThan(rounds)
   })
 
   test('oversized metadata is refused at start', () => {

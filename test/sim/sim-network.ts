@@ -53,11 +53,14 @@ export class SimNetwork {
     return new SimTransport(this, ep)
   }
 
-  /** A clock for one node: its timers wait out the node's pauses and stop on crash. */
-  nodeClock(addr: Addr): Clock {
+  /**
+   * A clock for one node: its timers wait out the node's pauses and stop on crash.
+   * `wallSkewMs` offsets its wall clock (now()) only, as an unsynchronised host would.
+   */
+  nodeClock(addr: Addr, wallSkewMs = 0): Clock {
     const net = this
     return {
-      now: () => net.clock.now(),
+      now: () => net.clock.now() + wallSkewMs,
       monotonic: () => net.clock.monotonic(),
       after(ms: number, fn: () => void): Cancel {
         let cancel: Cancel = () => {}

@@ -20,6 +20,8 @@ export interface ClusterOptions {
   lifeguard?: boolean
   /** Keep the full event log (costly at 1,000 nodes). Default true. */
   log?: boolean
+  /** Each node's wall clock is off by a uniform draw in ±wallSkewMs. Default 0. */
+  wallSkewMs?: number
 }
 
 export class SwimCluster {
@@ -51,7 +53,7 @@ export class SwimCluster {
     const node = new SwimNode({
       name,
       config: this.cfg,
-      clock: this.net.nodeClock(addr),
+      clock: this.net.nodeClock(addr, opts.wallSkewMs ? (this.rng.next() * 2 - 1) * opts.wallSkewMs : 0),
       rng: this.rng.fork(`${name}@${addr}`),
       transport: this.net.transport(addr),
       codec: this.codec,
