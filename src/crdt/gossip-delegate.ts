@@ -5,7 +5,8 @@
  * - localState/mergeRemoteState: the periodic push/pull. On the initial join it
  *   ships full state; after that only the causal-context digest, and each side
  *   pulls (handleUserRequest on the peer) exactly what the digest shows it
- *   lacks. Without a request channel it falls back to full state.
+ *   lacks. Without a request channel it falls back to full state;
+ * - attach: a status change asks membership for a gossip round at once.
  */
 import type { Delegate } from '../membership/delegate.ts'
 import { Tag, decodeMessage } from './codec.ts'
@@ -63,6 +64,9 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
       count('in', 'state', payload.byteLength)
       const m = rs.ae.applyMessage(from, payload)
       if (m?.tag === Tag.Digest && (rs.ae.wantSync || rs.ae.behind(m.ctx))) pull(from)
+    },
+    attach(hooks) {
+      rs.urgent = () => hooks.gossipSoon()
     },
     handleUserRequest(from, payload) {
       const r = decodeMessage(payload, rs.limits)

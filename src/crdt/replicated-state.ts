@@ -72,8 +72,16 @@ export class ReplicatedState {
   readonly ae: AntiEntropy
   readonly hlc: Hlc
   request?: (to: string, payload: Uint8Array) => Promise<Uint8Array>
+  /**
+   * Asks membership for a gossip round soon (set by the delegate's attach). Called when a
+   * target's status changes here, locally or by a delta: that news should not queue
+   * behind routine refreshes until the next round (see SwimConfig.urgentGossipDelayMs).
+   */
+  urgent?: () => void
   private listeners = new Set<(e: ChangeEvent) => void>()
   private shown = new Map<string, string>()
+  /** Last status shown per health key, to tell a status change from a refresh. */
+  private statusShown = new Map<string, string>()
   private readonly pruner: Pruner
   private deltas?: Counter
   readonly bytes?: Counter
@@ -223,6 +231,7 @@ export class ReplicatedState {
   }
 
   private emit(keys: Set<string>): void {
+    let urgent = false
     for (const k of keys) {
       const es = this.rep.entries(k)
       const fp = es.map((e) => `${e.r}:${e.n}`).join(',')
@@ -235,10 +244,17 @@ export class ReplicatedState {
         ev = { kind: 'target', id, target: regResolve(es) }
       } else if (k.startsWith(HEALTH_PREFIX)) {
         const id = k.slice(HEALTH_PREFIX.length)
-        ev = { kind: 'health', id, health: healthWinner(es)?.o as HealthObservation | undefined }
+        const health = healthWinner(es)?.o as HealthObservation | undefined
+        ev = { kind: 'health', id, health }
+        const before = this.statusShown.get(k)
+        if (health) this.statusShown.set(k, health.status)
+        else this.statusShown.delete(k)
+        // A first verdict is not urgent (a start-up would flood); a change is.
+        if (before !== undefined && health !== undefined && health.status !== before) urgent = true
       }
       if (ev) for (const l of this.listeners) l(ev)
     }
+    if (urgent) this.urgent?.()
   }
 
   // ---- gossip, persistence, pruning ----

@@ -248,3 +248,30 @@ describe('gossip delegate', () => {
     expect(b.kvGet('gone')).toEqual([])
   })
 })
+
+describe('urgent dissemination hook', () => {
+  test('a status change asks for a gossip round, locally and where its delta lands; first verdicts and refreshes do not', () => {
+    const clock = new SimClock()
+    const a = mkReplica('a', clock).rs
+    const b = mkReplica('b', clock).rs
+    const asked = { a: 0, b: 0 }
+    a.delegate().attach?.({ gossipSoon: () => asked.a++ })
+    b.delegate().attach?.({ gossipSoon: () => asked.b++ })
+    const relay = () => {
+      for (const bytes of a.ae.queue.take(0, 1 << 20)) b.ae.receive('a', bytes)
+    }
+    a.observe('t1', obs(1, 'healthy', 'a'))
+    relay()
+    expect(asked).toEqual({ a: 0, b: 0 }) // first verdict
+    clock.advance(10)
+    a.observe('t1', { ...obs(1, 'healthy', 'a'), last: 3 })
+    relay()
+    expect(asked).toEqual({ a: 0, b: 0 }) // refresh, same status
+    clock.advance(10)
+    a.observe('t1', obs(1, 'unhealthy', 'a'))
+    expect(asked.a).toBe(1)
+    relay()
+    expect(b.health('t1')?.status).toBe('unhealthy')
+    expect(asked.b).toBe(1)
+  })
+})
