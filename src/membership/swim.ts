@@ -220,6 +220,7 @@ export class Swim extends SwimState {
 
   /** New members enter the probe order at a random place (memberlist), not all at the end. */
   override onNewMember(name: string): void {
+    if (this.config.probeSchedule === 'ring') return // the ring is rebuilt from the members
     const i = this.probeIndex + this.rng.int(this.probeOrder.length - this.probeIndex + 1)
     this.probeOrder.splice(i, 0, name)
   }
