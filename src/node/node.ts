@@ -51,6 +51,15 @@ export interface NodeOptions {
   alerts?: { send(e: AlertEvent): void }
   /** Owners listed per target, in priority order (the first live one checks). Default 3. */
   replicas?: number
+  /**
+   * The longest (ms) a check may be moved to share a timer wake-up with others (the
+   * scheduler's coalesceMaxMs). An agent of a cluster checks a few hundred targets a
+   * second, where each wake-up costs more CPU than the check; grouping cut the CPU per
+   * check ~3× there (docs/BENCHMARKS.md "Agent cost"). At 1 s intervals the checks still
+   * come exactly 1 s apart; a target whose interval is not a multiple of the step starts
+   * up to this much late. 0 turns grouping off. Default 40.
+   */
+  checkCoalesceMaxMs?: number
 }
 
 export class HeckNode {
@@ -98,6 +107,7 @@ export class HeckNode {
       prober: opts.prober,
       metrics: opts.metrics,
       maxConcurrent: opts.maxConcurrentChecks ?? 1024,
+      coalesceMaxMs: opts.checkCoalesceMaxMs ?? 40,
       onResult: (t, o) => this.onResult(t, o),
     })
     this.unsubscribe = this.state.onChange((c) => {

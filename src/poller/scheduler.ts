@@ -12,6 +12,12 @@
  * One min-heap of due times and a single Clock timer for the earliest one: 10,000
  * targets cost 10,000 small heap nodes, not 10,000 timers. All time comes from the
  * Clock seam, so tests drive it with SimClock.
+ *
+ * At low rates slots are grouped into shared timer wake-ups (`coalesceMaxMs`): each
+ * wake-up of the process (timer, the HTTP client thread, the answer coming back) costs
+ * far more than the check itself, so 125 checks/s started one by one cost ~370 µs of CPU
+ * each and 5 at a time ~145 µs (docs/BENCHMARKS.md "Agent cost"). Slots sit on a grid
+ * of the grouping step, so a target whose interval is a multiple of it starts on time.
  */
 import type { Target } from '../config/types.ts'
 import type { Cancel, Clock } from '../runtime/clock.ts'
@@ -52,6 +58,19 @@ export interface SchedulerOptions {
    * Default 64.
    */
   maxConcurrentReuse?: number
+  /**
+   * The longest (ms) a check slot may be moved so that it shares a timer wake-up with
+   * others. Slots are grouped on a grid of step 40, 20, 10 or 5 ms (each divides the
+   * larger ones and the usual intervals, so a target's phase stays on the grid when the
+   * step changes), the largest that is at most this and gives about `coalesceChecks`
+   * checks per wake-up at the scheduled rate; none at high rates, where wake-ups are
+   * shared anyway. Higher saves CPU at low rates; the cost is that a target whose interval
+   * is not a multiple of the step starts up to one step late. Default 0 (every slot on
+   * its own time, as the tests assume); the agent uses 40 (HeckNode).
+   */
+  coalesceMaxMs?: number
+  /** Checks per timer wake-up the grouping aims for (see coalesceMaxMs). Default 16. */
+  coalesceChecks?: number
   /** Called once per finished check, in completion order. Not called for targets removed meanwhile. */
   onResult: (target: Target, outcome: ProbeOutcome, info: CheckInfo) => void
 }
@@ -86,6 +105,9 @@ interface Entry {
 
 const isReuse = (t: Target): boolean => t.check.kind === 'http' && t.connection !== 'new'
 
+/** Grouping steps (ms), largest first; each divides the ones before it (see coalesceMaxMs). */
+const COALESCE_STEPS_MS = [40, 20, 10, 5]
+
 const LAG_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
 export class Scheduler {
@@ -107,6 +129,10 @@ export class Scheduler {
   private reuseRunning = 0
   private timerCancel: Cancel | null = null
   private timerAt = Number.POSITIVE_INFINITY
+  private readonly coalesceMaxMs: number
+  private readonly coalesceChecks: number
+  /** The grouping step (ms) for the targets scheduled now; 0 when slots are not grouped. */
+  private step = 0
   // Timeouts: one heap of deadlines and one timer for the earliest, instead of a timer per check.
   private readonly deadlines = new DueHeap<Entry>()
   private deadlineCancel: Cancel | null = null
@@ -126,6 +152,8 @@ export class Scheduler {
     this.onResult = opts.onResult
     this.maxConcurrent = Math.max(1, opts.maxConcurrent ?? 1024)
     this.maxConcurrentReuse = Math.max(1, opts.maxConcurrentReuse ?? 64)
+    this.coalesceMaxMs = Math.max(0, opts.coalesceMaxMs ?? 0)
+    this.coalesceChecks = Math.max(1, opts.coalesceChecks ?? 16)
     this.lag = opts.metrics.histogram('heck_schedule_lag_seconds', 'Delay from a check slot to the probe start (timer lateness plus queueing)', LAG_BUCKETS_S)
     this.duration = opts.metrics.histogram('heck_check_duration_seconds', 'Duration of checks as the prober measured them')
     const checks = opts.metrics.counter('heck_checks_total', 'Checks run, by result')
@@ -157,9 +185,10 @@ export class Scheduler {
   setTargets(targets: Target[], soon?: ReadonlySet<string>): void {
     if (this.stopped) return
     const now = this.clock.monotonic()
+    this.step = this.stepFor(targets)
     // A new target's first check is spread over its whole interval, except the ones in
     // `soon` (taken over from a failed owner: already overdue), spread over a tenth of it.
-    const phase = (t: Target) => this.rng.next() * (soon?.has(t.id) ? Math.min(t.intervalMs / 10, 250) : t.intervalMs)
+    const phase = (t: Target) => this.onGrid(now + this.rng.next() * (soon?.has(t.id) ? Math.min(t.intervalMs / 10, 250) : t.intervalMs)) - now
     const seen = new Set<string>()
     for (const t of targets) {
       seen.add(t.id)
@@ -185,7 +214,7 @@ export class Scheduler {
       const intervalChanged = e.target.intervalMs !== t.intervalMs
       e.target = t
       if (intervalChanged) {
-        e.due = now + this.rng.next() * t.intervalMs
+        e.due = this.onGrid(now + this.rng.next() * t.intervalMs)
         e.gen++
         this.heap.push(e.due, e, e.gen)
       }
@@ -234,16 +263,32 @@ export class Scheduler {
     return e
   }
 
-  /** Keeps exactly one timer, set for the earliest due slot. */
+  /** The grouping step for a set of targets: see SchedulerOptions.coalesceMaxMs. */
+  private stepFor(targets: Target[]): number {
+    if (this.coalesceMaxMs <= 0) return 0
+    let perMs = 0
+    for (const t of targets) perMs += 1 / Math.max(1, t.intervalMs)
+    const want = perMs > 0 ? this.coalesceChecks / perMs : Number.POSITIVE_INFINITY
+    for (const s of COALESCE_STEPS_MS) if (s <= this.coalesceMaxMs && s <= want) return s
+    return 0
+  }
+
+  /** The first grid point at or after t (t itself when slots are not grouped). */
+  private onGrid(t: number): number {
+    return this.step > 0 ? Math.ceil(t / this.step) * this.step : t
+  }
+
+  /** Keeps exactly one timer, set for the earliest due slot (its grid point when grouped). */
   private arm(): void {
     if (this.stopped) return
-    const next = this.heap.peekDue(this.valid)
-    if (next === undefined) {
+    const due = this.heap.peekDue(this.valid)
+    if (due === undefined) {
       this.timerCancel?.()
       this.timerCancel = null
       this.timerAt = Number.POSITIVE_INFINITY
       return
     }
+    const next = this.onGrid(due)
     if (this.timerCancel && this.timerAt <= next) return
     this.timerCancel?.()
     this.timerAt = next
@@ -253,10 +298,13 @@ export class Scheduler {
   private readonly valid = (e: Entry, gen: number): boolean => !e.removed && e.gen === gen
 
   private tick(): void {
+    const armedFor = this.timerAt
     this.timerCancel = null
     this.timerAt = Number.POSITIVE_INFINITY
     if (this.stopped) return
-    const now = this.clock.monotonic()
+    // A timer may fire a fraction of a ms before the grid point it was set for (whole-ms
+    // timers); the slots of that point start now rather than in a wake-up of their own.
+    const now = this.step > 0 ? Math.max(this.clock.monotonic(), armedFor) : this.clock.monotonic()
     for (;;) {
       const e = this.heap.popDue(now, this.valid)
       if (!e) break
