@@ -103,7 +103,8 @@ function ctxIn(e: unknown, L: CodecLimits): CausalContext {
 function entriesIn(e: unknown, ctx: CausalContext, L: CodecLimits, only?: Delta): Map<string, Entry[]> {
   if (!Array.isArray(e) || e.length > L.maxKeysPerMessage) fail('bad or too many keys')
   const store = new Map<string, Entry[]>()
-  const dots = new Set<string>()
+  // Dots seen so far, per replica: a full state carries 20,000 entries from a few dozen replicas.
+  const dots = new Map<string, Set<number>>()
   for (const row of e as unknown[]) {
     if (!Array.isArray(row) || row.length !== 2) fail('key row malformed')
     const [k, es] = row as [unknown, unknown]
@@ -114,9 +115,10 @@ function entriesIn(e: unknown, ctx: CausalContext, L: CodecLimits, only?: Delta)
       if (!Array.isArray(x) || x.length !== 3) fail('entry malformed')
       const [r, n, v] = x as [unknown, unknown, unknown]
       if (typeof r !== 'string' || !isCounter(n, L.maxCounter)) fail('bad entry dot')
-      const id = `${r}\u0000${n}`
-      if (dots.has(id)) fail('dot used twice')
-      dots.add(id)
+      let seen = dots.get(r as string)
+      if (!seen) dots.set(r as string, (seen = new Set()))
+      if (seen.has(n as number)) fail('dot used twice')
+      seen.add(n as number)
       if (!ctx.has(r as string, n as number)) fail('entry dot missing from context')
       if (only && (r !== only.origin || (n as number) < only.lo || (n as number) > only.hi)) fail('delta entry is not a fresh origin dot')
       checkValue(k as string, v)

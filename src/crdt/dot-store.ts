@@ -39,6 +39,44 @@ export function emptyState(): CausalState {
 
 const byDot = (a: Entry, b: Entry) => (a.r < b.r ? -1 : a.r > b.r ? 1 : a.n - b.n)
 
+/** True when `es` holds an entry with dot (r, n). Lists are short (one entry per key, a few while concurrent). */
+function hasDot(es: Entry[], r: ReplicaId, n: number): boolean {
+  for (const e of es) if (e.n === n && e.r === r) return true
+  return false
+}
+
+/** True when both lists hold the same dots in the same order: then the join keeps `a` as it is. */
+function sameDots(a: Entry[], b: Entry[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Entry
+    const y = b[i] as Entry
+    if (x.n !== y.n || x.r !== y.r) return false
+  }
+  return true
+}
+
+/** The join of one key's entries; returns `a` itself when nothing changes. */
+function joinEntries(a: Entry[], b: Entry[], sCtx: CausalContext, oCtx: CausalContext): Entry[] {
+  // The common case of a push/pull or a full sync: both sides already agree on this key.
+  if (sameDots(a, b)) return a
+  let out: Entry[] | undefined
+  for (let i = 0; i < a.length; i++) {
+    const e = a[i] as Entry
+    const keep = hasDot(b, e.r, e.n) || !oCtx.has(e.r, e.n)
+    if (keep) out?.push(e)
+    else out ??= a.slice(0, i)
+  }
+  for (const e of b) {
+    if (hasDot(a, e.r, e.n) || sCtx.has(e.r, e.n)) continue
+    out ??= a.slice()
+    out.push(e)
+  }
+  if (!out) return a
+  out.sort(byDot)
+  return out
+}
+
 /**
  * Joins `o` into `s` in place and returns the keys whose entries changed.
  * With `full`, every key of both sides is visited (o is a full state); otherwise
@@ -47,21 +85,23 @@ const byDot = (a: Entry, b: Entry) => (a.r < b.r ? -1 : a.r > b.r ? 1 : a.n - b.
  */
 export function joinInto(s: CausalState, o: CausalState, full: boolean): Set<string> {
   const changed = new Set<string>()
-  const keys = full ? new Set([...s.store.keys(), ...o.store.keys()]) : o.store.keys()
-  for (const k of keys) {
-    const a = s.store.get(k) ?? []
-    const b = o.store.get(k) ?? []
-    const inB = new Set(b.map((e) => `${e.r}\u0000${e.n}`))
-    const inA = new Set(a.map((e) => `${e.r}\u0000${e.n}`))
-    const out: Entry[] = []
-    for (const e of a) if (inB.has(`${e.r}\u0000${e.n}`) || !o.ctx.has(e.r, e.n)) out.push(e)
-    for (const e of b) if (!inA.has(`${e.r}\u0000${e.n}`) && !s.ctx.has(e.r, e.n)) out.push(e)
-    if (out.length === a.length && out.every((e, i) => e === a[i])) continue
-    out.sort(byDot)
+  const none: Entry[] = []
+  const one = (k: string) => {
+    const a = s.store.get(k) ?? none
+    const out = joinEntries(a, o.store.get(k) ?? none, s.ctx, o.ctx)
+    if (out === a) return
     changed.add(k)
     if (out.length === 0) s.store.delete(k)
     else s.store.set(k, out)
   }
+  if (full) {
+    // Keys only `s` holds first (o may remove their entries), then every key of `o`.
+    // Collected before any write: deleting from a Map while iterating it is fine, but clarity wins.
+    const onlyHere: string[] = []
+    for (const k of s.store.keys()) if (!o.store.has(k)) onlyHere.push(k)
+    for (const k of onlyHere) one(k)
+  }
+  for (const k of o.store.keys()) one(k)
   s.ctx.join(o.ctx)
   return changed
 }
