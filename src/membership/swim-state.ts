@@ -51,6 +51,8 @@ export abstract class SwimState {
   abstract broadcast(node: string, m: Msg): void
   abstract adjustHealth(delta: number): void
   abstract onNewMember(name: string): void
+  /** `accuser` still holds an accusation against `about` that `about` already refuted: tell it (swim.ts). */
+  abstract answerStale(accuser: string, about: string): void
   /** A suspicion raised by someone else has started here (for out-of-turn confirmation probes). */
   abstract onSuspected(name: string, k: number): void
 
@@ -158,11 +160,17 @@ export abstract class SwimState {
 
   applySuspect(msg: M<typeof MsgTag.Suspect>): void {
     if (msg.node === this.name) {
-      if (!this.leaving && msg.inc >= this.inc) this.refute(msg.inc)
+      if (this.leaving) return
+      if (msg.inc >= this.inc) this.refute(msg.inc)
+      else this.answerStale(msg.from, this.name)
       return
     }
     const m = this.members.get(msg.node)
-    if (!m || msg.inc < m.inc) return
+    if (!m) return
+    if (msg.inc < m.inc) {
+      if (m.state === 'alive') this.answerStale(msg.from, m.name)
+      return
+    }
     if (m.state === 'suspect' && msg.inc === m.inc && m.suspicion) {
       if (m.suspicion.confirm(msg.from)) this.broadcast(msg.node, msg)
       return
@@ -188,11 +196,17 @@ export abstract class SwimState {
 
   applyDead(msg: M<typeof MsgTag.Dead>): void {
     if (msg.node === this.name) {
-      if (!this.leaving && msg.inc >= this.inc) this.refute(msg.inc)
+      if (this.leaving) return
+      if (msg.inc >= this.inc) this.refute(msg.inc)
+      else this.answerStale(msg.from, this.name)
       return
     }
     const m = this.members.get(msg.node)
-    if (!m || !overrides(m.state, m.inc, 'dead', msg.inc)) return
+    if (!m) return
+    if (!overrides(m.state, m.inc, 'dead', msg.inc)) {
+      if (msg.inc < m.inc && m.state === 'alive') this.answerStale(msg.from, m.name)
+      return
+    }
     this.setState(m, 'dead', msg.inc)
     this.broadcast(msg.node, msg)
   }

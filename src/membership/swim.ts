@@ -225,6 +225,33 @@ export class Swim extends SwimState {
     this.probeOrder.splice(i, 0, name)
   }
 
+  private staleAnswered = new Map<string, number>()
+
+  /**
+   * An accusation against `about` older than its known incarnation reached us: its
+   * accuser missed the refutation, which gossip spreads only mult × log10(n) times and
+   * so, now and then, not to everyone. memberlist drops such a claim, and the accuser
+   * waits for a push/pull (30 s on lan) while it suspects, then buries, a live node. We
+   * send the accuser the refuting alive directly (and, when it is about us, queue our
+   * alive for gossip again), at most once per probe interval per accuser and member.
+   */
+  override answerStale(accuser: string, about: string): void {
+    const to = this.members.get(accuser)
+    if (!to || accuser === this.name || this.stopped) return
+    const key = `${accuser}\u0000${about}`
+    const now = this.clock.monotonic()
+    if (now - (this.staleAnswered.get(key) ?? Number.NEGATIVE_INFINITY) < this.config.probeIntervalMs) return
+    if (this.staleAnswered.size >= 1024) this.staleAnswered.clear()
+    this.staleAnswered.set(key, now)
+    if (about === this.name) {
+      this.send(to.addr, [this.aliveMsg()])
+      this.broadcast(this.name, this.aliveMsg())
+      return
+    }
+    const m = this.members.get(about)
+    if (m?.state === 'alive') this.send(to.addr, [{ t: MsgTag.Alive, inc: m.inc, node: m.name, addr: m.addr, meta: m.meta }])
+  }
+
   /**
    * Lifeguard shrinks a suspicion only with independent confirmations, which normally
    * come as fast as round-robin probing happens to reach the suspect (about one per

@@ -33,6 +33,32 @@ describe('SWIM core', () => {
     expect(c.falsePositives).toEqual([])
   })
 
+  test('a member that missed a refutation is told by whoever hears its stale accusation, before its suspicion ends', async () => {
+    const c = await cluster(6, { config: { pushPullIntervalMs: 0 } })
+    const n2 = c.node(2)
+    // n2 loses every packet that carries n1's refutation for the first 1.5 s, as an
+    // unlucky gossip draw would; everything else flows.
+    let dropping = true
+    const send = c.net.send.bind(c.net)
+    c.net.send = (from, to, data) => {
+      if (dropping && to === n2.addr) {
+        const r = c.codec.decode(data)
+        if (r.ok && r.value.msgs.some((m) => m.t === MsgTag.Alive && m.node === 'n1')) return
+      }
+      send(from, to, data)
+    }
+    n2.applySuspect({ t: MsgTag.Suspect, inc: 0, node: 'n1', from: 'n2' })
+    expect(await c.runUntil(() => c.node(1).inc === 1, 2000, 1)).toBeGreaterThanOrEqual(0)
+    await c.run(1500)
+    dropping = false
+    expect(n2.members.get('n1')?.state).toBe('suspect')
+    const t = await c.runUntil(() => n2.members.get('n1')?.state === 'alive' && n2.members.get('n1')?.inc === 1, 10_000, 10)
+    console.log(`stale suspicion at n2 cleared ${t} ms after the losses ended`)
+    expect(t).toBeGreaterThanOrEqual(0)
+    await c.run(10_000)
+    expect(c.falsePositives).toEqual([])
+  })
+
   test('buddy system: a probe of a suspect carries the suspicion', async () => {
     const c = await cluster(5)
     const seen: number[][] = []
