@@ -14,6 +14,7 @@
 import { CausalContext, type ReplicaId } from './causal-context.ts'
 import { Tag, decodeMessage, encodeDelta, encodeDigest, encodeFull, encodeSyncDeltas, type Decoded } from './codec.ts'
 import { type CausalState, type Delta, unseenEntries } from './dot-store.ts'
+import { groupDeltas, ownDelta } from './delta-group.ts'
 import { BroadcastQueue, DeltaLog, HeldDeltas } from './gossip-buffers.ts'
 import { isHlcStamp, type Hlc, type HlcStamp } from './hlc.ts'
 import type { CrdtLimits } from './limits.ts'
@@ -30,6 +31,10 @@ export interface AntiEntropyHooks {
   ownFuture?(): void
   /** A folded replica's dots beyond its fold arrived: revive its context entry. */
   revived?(r: ReplicaId): void
+  /** A full-state sync reply was deferred (rate limit); for metrics. */
+  fullReplyDeferred?(): void
+  /** Runs `fn` in `ms` (the Clock seam); without it local deltas ship one by one. */
+  schedule?(ms: number, fn: () => void): void
 }
 
 export class AntiEntropy {
@@ -57,11 +62,52 @@ export class AntiEntropy {
     return this.L.retransmitMult * Math.max(1, Math.ceil(Math.log10(this.clusterSize + 1)))
   }
 
-  /** Ships a locally minted delta (already joined locally). */
+  /** Local deltas not yet shipped, grouped into one (delta-group.ts). */
+  private pending?: Delta
+  private pendingTimer = false
+
+  /**
+   * Ships a locally minted delta (already joined locally). Deltas minted close together
+   * are grouped, up to maxKeysPerDelta keys or localBatchMs, and every reader of the
+   * queue, the log or our digest flushes first, so nobody sees a counter we have not
+   * shipped.
+   */
   local(d: Delta): void {
+    const schedule = this.hooks.schedule
+    if (this.L.localBatchMs <= 0 || !schedule) return this.ship(d)
+    if (this.pending && this.pending.origin === d.origin && this.pending.hi + 1 === d.lo) groupDeltas(this.pending, d)
+    else {
+      this.flushLocal()
+      this.pending = ownDelta(d)
+    }
+    if (this.pending.store.size >= this.L.maxKeysPerDelta) return this.flushLocal()
+    if (!this.pendingTimer) {
+      this.pendingTimer = true
+      schedule(this.L.localBatchMs, () => {
+        this.pendingTimer = false
+        this.flushLocal()
+      })
+    }
+  }
+
+  /** Ships the pending local group now. */
+  flushLocal(): void {
+    const d = this.pending
+    if (!d) return
+    this.pending = undefined
+    this.ship(d)
+  }
+
+  private ship(d: Delta): void {
     const bytes = encodeDelta(d)
     this.log.add(d, bytes.byteLength)
     this.queue.push(`${d.origin}\u0000${d.lo}`, bytes, this.transmits())
+  }
+
+  /** Deltas to piggyback (least-sent first) within `limitBytes`, the pending local group included. */
+  takeBroadcasts(overheadBytes: number, limitBytes: number): Uint8Array[] {
+    this.flushLocal()
+    return this.queue.take(overheadBytes, limitBytes)
   }
 
   /** A raw piggybacked message from a peer. */
@@ -209,10 +255,12 @@ export class AntiEntropy {
   // ---- digests and sync ----
 
   digest(tag: typeof Tag.Digest | typeof Tag.SyncRequest = Tag.Digest): Uint8Array {
+    this.flushLocal()
     return encodeDigest(tag, this.rep.state.ctx)
   }
 
   fullState(tag: typeof Tag.Full | typeof Tag.SyncReplyFull = Tag.Full): Uint8Array {
+    this.flushLocal()
     return encodeFull(tag, this.rep.state)
   }
 
@@ -238,23 +286,43 @@ export class AntiEntropy {
     return false
   }
 
-  /** Exactly what a peer with context `peer` lacks: logged deltas in causal order, or full state. */
+  private lastFullReplyAt = Number.NEGATIVE_INFINITY
+
+  /**
+   * Exactly what a peer with context `peer` lacks: logged deltas in causal order, or
+   * full state. Full state is costly (megabytes at 10,000 targets), so at most one goes
+   * out per fullReplyMinIntervalMs; a request past that gets an empty reply and the
+   * asker tries again (it still holds its gap) with another peer or a little later.
+   */
   syncReply(peer: CausalContext): Uint8Array {
+    this.flushLocal()
+    const deltas = this.deltasFor(peer)
+    if (deltas) return encodeSyncDeltas(deltas)
+    const now = this.nowMs()
+    if (now - this.lastFullReplyAt < this.L.fullReplyMinIntervalMs) {
+      this.hooks.fullReplyDeferred?.()
+      return encodeSyncDeltas([])
+    }
+    this.lastFullReplyAt = now
+    return this.fullState(Tag.SyncReplyFull)
+  }
+
+  /** The logged deltas `peer` lacks, or null when only full state will do. */
+  private deltasFor(peer: CausalContext): Delta[] | null {
     const mine = this.rep.state.ctx
-    if (peer.replicas().length === 0 && this.rep.state.store.size > 0) return this.fullState(Tag.SyncReplyFull)
+    if (peer.replicas().length === 0 && this.rep.state.store.size > 0) return null
     const out: Delta[] = []
     for (const r of mine.replicas()) {
       const theirs = peer.contiguous(r)
       const ours = mine.top(r)
       if (ours <= theirs) continue
-      if (mine.exceptionCount() > 0) return this.fullState(Tag.SyncReplyFull)
+      if (mine.exceptionCount() > 0) return null
       const ds = this.log.range(r, theirs, ours)
-      if (!ds) return this.fullState(Tag.SyncReplyFull)
+      if (!ds) return null
       out.push(...ds)
     }
-    if (out.length > 0 && unseenEntries(this.rep.state, peer) > this.L.fullSyncThresholdEntries)
-      return this.fullState(Tag.SyncReplyFull)
-    return encodeSyncDeltas(out)
+    if (out.length > 0 && unseenEntries(this.rep.state, peer) > this.L.fullSyncThresholdEntries) return null
+    return out
   }
 
   /** Applies a sync reply (or a push/pull payload); returns false if it was rejected. */
@@ -267,7 +335,8 @@ export class AntiEntropy {
     const m = r.msg
     if (m.tag === Tag.SyncReplyDeltas) {
       for (const d of m.deltas) this.receiveDelta(d)
-      this.wantSync = false
+      // An empty reply may be a peer deferring full state: keep wanting a sync.
+      if (m.deltas.length > 0) this.wantSync = false
     } else if (m.tag === Tag.SyncReplyFull || m.tag === Tag.Full) {
       if (this.mergeFull(m.state)) this.recordPeer(from, m.state.ctx.clone())
       this.wantSync = false

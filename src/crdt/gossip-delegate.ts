@@ -36,7 +36,7 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
   return {
     nodeMeta: () => new Uint8Array(0),
     getBroadcasts(overheadBytes, limitBytes) {
-      const out = rs.ae.queue.take(overheadBytes, limitBytes)
+      const out = rs.ae.takeBroadcasts(overheadBytes, limitBytes)
       for (const b of out) count('out', 'delta', b.byteLength)
       return out
     },

@@ -23,8 +23,23 @@ export interface CrdtLimits extends CodecLimits {
    * the missing deltas (or full state) back. Default 1000.
    */
   heldPullIntervalMs: number
+  /**
+   * At most one full-state sync reply per this long (ms); requests in between get an
+   * empty reply and ask again later. Default 2000. Without it a cluster whose peers all
+   * hold gaps asks every node for megabytes every second (measured: 3.4 MB/s per agent
+   * at 16 × 10,000 targets, and the cluster never settled). Shorter repairs a far-behind
+   * peer sooner; longer bounds the cost of serving them.
+   */
+  fullReplyMinIntervalMs: number
   /** Full state is sent instead of deltas when a peer lacks more than this many entries (or has never synced). */
   fullSyncThresholdEntries: number
+  /**
+   * Local deltas minted within this long (ms) are grouped into one (up to maxKeysPerDelta
+   * keys) before they are queued and logged; any packet, digest or sync flushes sooner.
+   * 0 ships each write alone. Default 20: a burst of writes becomes a few packet-sized
+   * deltas; longer only delays news that no packet was leaving to carry anyway.
+   */
+  localBatchMs: number
   /** Keys per locally minted delta: batches (a targets file) are split so each delta fits a gossip packet. */
   maxKeysPerDelta: number
   /** A remote HLC stamp more than this ahead of our wall clock is refused (ms). */
@@ -51,13 +66,15 @@ export const defaultCrdtLimits: CrdtLimits = {
   maxKeyLength: 512,
   retransmitMult: 4,
   maxBroadcastQueue: 1024,
-  maxLogPerOrigin: 256,
-  maxLogBytes: 8 * 1024 * 1024,
+  maxLogPerOrigin: 1024,
+  maxLogBytes: 16 * 1024 * 1024,
   maxHeldDeltas: 256,
   maxHoldGap: 1024,
   heldPullIntervalMs: 1000,
   fullSyncThresholdEntries: 2048,
+  fullReplyMinIntervalMs: 2000,
   maxKeysPerDelta: 8,
+  localBatchMs: 20,
   maxClockDriftMs: 60_000,
   foldAfterMs: 300_000,
   maxPeers: 1024,

@@ -84,6 +84,7 @@ export class ReplicatedState {
   private statusShown = new Map<string, string>()
   private readonly pruner: Pruner
   private deltas?: Counter
+  private deferred?: Counter
   readonly bytes?: Counter
   lastRejection = ''
 
@@ -97,6 +98,7 @@ export class ReplicatedState {
     if (m) {
       this.deltas = m.counter('heck_gossip_deltas_total', 'Remote CRDT deltas by result: applied, held (causal gap), rejected (bad or unsafe), duplicate.')
       this.bytes = m.counter('heck_crdt_bytes_total', 'Replicated-state payload bytes by direction (in, out) and kind (delta, sync, state); part of heck_gossip_bytes_total, which membership counts whole.')
+      this.deferred = m.counter('heck_crdt_full_sync_deferred_total', 'Full-state sync replies deferred by the rate limit (fullReplyMinIntervalMs); the asker retries.')
       m.gauge('heck_crdt_context_replicas', 'Replica entries in the causal context (metadata size).').collect(() => [[undefined, this.rep.state.ctx.entries]])
       m.gauge('heck_crdt_held_deltas', 'Deltas held for a causal gap.').collect(() => [[undefined, this.ae.held.size]])
       m.gauge('heck_crdt_broadcast_queue', 'Deltas waiting to be piggybacked.').collect(() => [[undefined, this.ae.queue.length]])
@@ -111,6 +113,8 @@ export class ReplicatedState {
         rejected: (why) => (this.lastRejection = why),
         ownFuture: () => this.reincarnate(),
         revived: (r) => this.rep.state.ctx.revive(r),
+        schedule: (ms, fn) => void opts.clock.after(ms, fn),
+        fullReplyDeferred: () => this.deferred?.inc(),
       },
       () => opts.clock.monotonic(),
     )
@@ -254,7 +258,10 @@ export class ReplicatedState {
       }
       if (ev) for (const l of this.listeners) l(ev)
     }
-    if (urgent) this.urgent?.()
+    if (urgent && this.urgent) {
+      this.ae.flushLocal()
+      this.urgent()
+    }
   }
 
   // ---- gossip, persistence, pruning ----
