@@ -24,7 +24,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { benchDeadline, finish, spawnTracked, stopChild } from './lib/procs.ts'
 import { heckCommand, ROOT, startFarmProc, tmp, waitFor200, writeTemp, type FarmProc } from './lib/heck.ts'
-import { parseProm, sumOf } from './lib/prom.ts'
+import { parseProm, sumOf, type Samples } from './lib/prom.ts'
 import { cpuSeconds, freePort, loadavg, machine, MiB, rssBytes } from './lib/sys.ts'
 
 const AGENTS = Number(process.env.AGENTS ?? 4)
@@ -88,7 +88,9 @@ async function window(label: string, agents: Agent[], farm: FarmProc) {
   await fetch(`${farm.url}/admin/reset?what=counters`, { method: 'POST' })
   const cpu0 = agents.map((a) => cpuSeconds(a.proc.pid) ?? NaN)
   const th0 = agents.map((a) => threadCpu(a.proc.pid))
-  const g0 = await Promise.all(agents.map(async (a) => sumOf(parseProm(await (await fetch(`${a.base}/metrics`)).text()), 'heck_gossip_bytes_total', { direction: 'out' })))
+  const scrape = () => Promise.all(agents.map(async (a) => parseProm(await (await fetch(`${a.base}/metrics`)).text())))
+  const m0 = await scrape()
+  const g0 = m0.map((m) => sumOf(m, 'heck_gossip_bytes_total', { direction: 'out' }))
   const load0 = loadavg()
   const w0 = performance.now()
   await Bun.sleep(WINDOW_S * 1000)
@@ -99,7 +101,14 @@ async function window(label: string, agents: Agent[], farm: FarmProc) {
   agents.forEach((a, i) => {
     for (const [k, v] of threadCpu(a.proc.pid)) threads.set(k, (threads.get(k) ?? 0) + (v - (th0[i]?.get(k) ?? 0)) / w / agents.length)
   })
-  const g1 = await Promise.all(agents.map(async (a) => sumOf(parseProm(await (await fetch(`${a.base}/metrics`)).text()), 'heck_gossip_bytes_total', { direction: 'out' })))
+  const m1 = await scrape()
+  const g1 = m1.map((m) => sumOf(m, 'heck_gossip_bytes_total', { direction: 'out' }))
+  // Replicated-state traffic per agent per second: deltas received by result, payload bytes in by kind.
+  const rate = (name: string, match: Record<string, string>) => mean(agents.map((_, i) => (sumOf(m1[i] as Samples, name, match) - sumOf(m0[i] as Samples, name, match)) / w))
+  const crdt = [
+    ...['applied', 'duplicate', 'held', 'rejected'].map((r) => `deltas ${r} ${rate('heck_gossip_deltas_total', { result: r }).toFixed(1)}/s`),
+    ...['delta', 'sync', 'state'].map((k) => `${k} in ${(rate('heck_crdt_bytes_total', { direction: 'in', kind: k }) / 1024).toFixed(1)} KiB/s`),
+  ]
   const rss = agents.map((a) => (rssBytes(a.proc.pid) ?? NaN) / MiB)
   const checksPerS = st.total / w
   const perAgent = checksPerS / agents.length
@@ -114,6 +123,7 @@ async function window(label: string, agents: Agent[], farm: FarmProc) {
   console.log(`${label}: ${r.agents} agent(s) × ${TARGETS} targets, ${r.windowS} s window: ${r.checksPerS} checks/s (expected ${TARGETS}); ` +
     `CPU per agent ${r.cpuPerAgentPct.toFixed(2)} % mean (${cpu.map((c) => (c * 100).toFixed(1)).join(' ')}), ` +
     `${r.cpuPctPer1kChecks.toFixed(2)} % of a core per 1,000 checks/s; RSS ${r.rssMiB.toFixed(0)} MiB mean; gossip out ${r.gossipOutKiBs.toFixed(1)} KiB/s per agent; load ${r.load}`)
+  if (agents.length > 1) console.log(`  replicated state per agent: ${crdt.join(', ')}`)
   console.log(`  CPU per agent by thread (% of a core, mean): ${[...threads].filter(([, v]) => v >= 0.0005).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v * 100).toFixed(2)}`).join(', ')}`)
   return r
 }

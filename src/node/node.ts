@@ -54,10 +54,10 @@ export interface NodeOptions {
   /**
    * The longest (ms) a check may be moved to share a timer wake-up with others (the
    * scheduler's coalesceMaxMs). An agent of a cluster checks a few hundred targets a
-   * second, where each wake-up costs more CPU than the check; grouping cut the CPU per
-   * check ~3× there (docs/BENCHMARKS.md "Agent cost"). At 1 s intervals the checks still
-   * come exactly 1 s apart; a target whose interval is not a multiple of the step starts
-   * up to this much late. 0 turns grouping off. Default 40.
+   * second, where each wake-up costs more CPU than the check; grouping them cut the CPU
+   * per check 2-3× there (docs/BENCHMARKS.md "Agent cost"). At 1 s intervals checks still
+   * come exactly 1 s apart; a first check (new or taken-over target) comes up to this
+   * much later. 0 turns grouping off. Default 100.
    */
   checkCoalesceMaxMs?: number
 }
@@ -107,7 +107,7 @@ export class HeckNode {
       prober: opts.prober,
       metrics: opts.metrics,
       maxConcurrent: opts.maxConcurrentChecks ?? 1024,
-      coalesceMaxMs: opts.checkCoalesceMaxMs ?? 40,
+      coalesceMaxMs: opts.checkCoalesceMaxMs ?? 100,
       onResult: (t, o) => this.onResult(t, o),
     })
     this.unsubscribe = this.state.onChange((c) => {

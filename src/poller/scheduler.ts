@@ -15,9 +15,10 @@
  *
  * At low rates slots are grouped into shared timer wake-ups (`coalesceMaxMs`): each
  * wake-up of the process (timer, the HTTP client thread, the answer coming back) costs
- * far more than the check itself, so 125 checks/s started one by one cost ~370 µs of CPU
- * each and 5 at a time ~145 µs (docs/BENCHMARKS.md "Agent cost"). Slots sit on a grid
- * of the grouping step, so a target whose interval is a multiple of it starts on time.
+ * far more than the check itself: a bare fetch loop at 125 checks/s cost ~370 µs of CPU
+ * per check one at a time, ~136 µs 5 at a time and ~62 µs 25 at a time (bench/agent-cost.ts
+ * and docs/BENCHMARKS.md "Agent cost"). Slots sit on a grid of the grouping step, so a
+ * target whose interval is a multiple of it starts on time.
  */
 import type { Target } from '../config/types.ts'
 import type { Cancel, Clock } from '../runtime/clock.ts'
@@ -60,16 +61,22 @@ export interface SchedulerOptions {
   maxConcurrentReuse?: number
   /**
    * The longest (ms) a check slot may be moved so that it shares a timer wake-up with
-   * others. Slots are grouped on a grid of step 40, 20, 10 or 5 ms (each divides the
+   * others. Slots are grouped on a grid of step 100, 50, 25 or 5 ms (each divides the
    * larger ones and the usual intervals, so a target's phase stays on the grid when the
-   * step changes), the largest that is at most this and gives about `coalesceChecks`
-   * checks per wake-up at the scheduled rate; none at high rates, where wake-ups are
-   * shared anyway. Higher saves CPU at low rates; the cost is that a target whose interval
-   * is not a multiple of the step starts up to one step late. Default 0 (every slot on
-   * its own time, as the tests assume); the agent uses 40 (HeckNode).
+   * step changes): the largest step that is at most this, gives about `coalesceChecks`
+   * checks per wake-up at the scheduled rate, and either divides every target's interval
+   * or is at most 5 % of it. No grouping at high rates, where wake-ups are shared anyway
+   * (10,000 targets at 1 s). Higher saves CPU at low rates; the costs: a target whose
+   * interval the step does not divide starts up to one step late (its intervals vary by
+   * up to 5 %), and a first check (new or taken-over target) comes up to one step later.
+   * Default 0 (every slot on its own time, as the tests assume); the agent uses 100 (HeckNode).
    */
   coalesceMaxMs?: number
-  /** Checks per timer wake-up the grouping aims for (see coalesceMaxMs). Default 16. */
+  /**
+   * Checks per timer wake-up the grouping aims for (see coalesceMaxMs). A bare fetch
+   * loop at 625 checks/s cost 76 µs of CPU per check 6 at a time, 43 µs 25 at a time and
+   * 41 µs 62 at a time; keep it well under maxConcurrentReuse. Default 32.
+   */
   coalesceChecks?: number
   /** Called once per finished check, in completion order. Not called for targets removed meanwhile. */
   onResult: (target: Target, outcome: ProbeOutcome, info: CheckInfo) => void
@@ -106,7 +113,7 @@ interface Entry {
 const isReuse = (t: Target): boolean => t.check.kind === 'http' && t.connection !== 'new'
 
 /** Grouping steps (ms), largest first; each divides the ones before it (see coalesceMaxMs). */
-const COALESCE_STEPS_MS = [40, 20, 10, 5]
+const COALESCE_STEPS_MS = [100, 50, 25, 5]
 
 const LAG_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
@@ -153,7 +160,7 @@ export class Scheduler {
     this.maxConcurrent = Math.max(1, opts.maxConcurrent ?? 1024)
     this.maxConcurrentReuse = Math.max(1, opts.maxConcurrentReuse ?? 64)
     this.coalesceMaxMs = Math.max(0, opts.coalesceMaxMs ?? 0)
-    this.coalesceChecks = Math.max(1, opts.coalesceChecks ?? 16)
+    this.coalesceChecks = Math.max(1, opts.coalesceChecks ?? 32)
     this.lag = opts.metrics.histogram('heck_schedule_lag_seconds', 'Delay from a check slot to the probe start (timer lateness plus queueing)', LAG_BUCKETS_S)
     this.duration = opts.metrics.histogram('heck_check_duration_seconds', 'Duration of checks as the prober measured them')
     const checks = opts.metrics.counter('heck_checks_total', 'Checks run, by result')
@@ -188,7 +195,13 @@ export class Scheduler {
     this.step = this.stepFor(targets)
     // A new target's first check is spread over its whole interval, except the ones in
     // `soon` (taken over from a failed owner: already overdue), spread over a tenth of it.
-    const phase = (t: Target) => this.onGrid(now + this.rng.next() * (soon?.has(t.id) ? Math.min(t.intervalMs / 10, 250) : t.intervalMs)) - now
+    const first = (t: Target): number => {
+      const overdue = soon?.has(t.id) ?? false
+      const spread = overdue ? Math.min(t.intervalMs / 10, 250) : t.intervalMs
+      const at = this.onGrid(now + this.rng.next() * spread)
+      // A taken-over target must not be pushed past its spread by the grid: the point before.
+      return overdue && at > now + spread ? at - this.step : at
+    }
     const seen = new Set<string>()
     for (const t of targets) {
       seen.add(t.id)
@@ -198,14 +211,14 @@ export class Scheduler {
         this.retired.delete(t.id)
         old.removed = false
         old.target = t
-        old.due = now + phase(t)
+        old.due = first(t)
         old.gen++
         this.entries.set(t.id, old)
         this.heap.push(old.due, old, old.gen)
         continue
       }
       if (!e) {
-        const entry = this.newEntry(t, now + phase(t))
+        const entry = this.newEntry(t, first(t))
         this.entries.set(t.id, entry)
         this.heap.push(entry.due, entry, 0)
         continue
@@ -269,7 +282,14 @@ export class Scheduler {
     let perMs = 0
     for (const t of targets) perMs += 1 / Math.max(1, t.intervalMs)
     const want = perMs > 0 ? this.coalesceChecks / perMs : Number.POSITIVE_INFINITY
-    for (const s of COALESCE_STEPS_MS) if (s <= this.coalesceMaxMs && s <= want) return s
+    // Intervals differ little within one agent: a Set keeps the fit test cheap.
+    const intervals = new Set<number>()
+    for (const t of targets) intervals.add(Math.max(1, t.intervalMs))
+    const fits = (s: number) => {
+      for (const iv of intervals) if (iv % s !== 0 && s > iv / 20) return false
+      return true
+    }
+    for (const s of COALESCE_STEPS_MS) if (s <= this.coalesceMaxMs && s <= want && fits(s)) return s
     return 0
   }
 
