@@ -55,7 +55,7 @@ export interface NodeOptions {
    * The longest (ms) a check may be moved to share a timer wake-up with others (the
    * scheduler's coalesceMaxMs). An agent of a cluster checks a few hundred targets a
    * second, where each wake-up costs more CPU than the check; grouping them cut the CPU
-   * per check 2-3× there (docs/BENCHMARKS.md "Agent cost"). At 1 s intervals checks still
+   * per check 2-3× there (bench/agent-cost.ts). At 1 s intervals checks still
    * come exactly 1 s apart; a first check (new or taken-over target) comes up to this
    * much later. 0 turns grouping off. Default 100.
    */

@@ -16,9 +16,9 @@
  * At low rates slots are grouped into shared timer wake-ups (`coalesceMaxMs`): each
  * wake-up of the process (timer, the HTTP client thread, the answer coming back) costs
  * far more than the check itself: a bare fetch loop at 125 checks/s cost ~370 µs of CPU
- * per check one at a time, ~136 µs 5 at a time and ~62 µs 25 at a time (bench/agent-cost.ts
- * and docs/BENCHMARKS.md "Agent cost"). Slots sit on a grid of the grouping step, so a
- * target whose interval is a multiple of it starts on time.
+ * per check one at a time, ~136 µs 5 at a time and ~62 µs 25 at a time; bench/agent-cost.ts
+ * measures whole agents. Slots sit on a grid of the grouping step, so a target whose
+ * interval is a multiple of it starts on time.
  */
 import type { Target } from '../config/types.ts'
 import type { Cancel, Clock } from '../runtime/clock.ts'

@@ -9,6 +9,8 @@
  * optional full collection on a slower beat (Bun.gc(true), which also asks mimalloc
  * to return freed pages) trims what was promoted anyway, at the cost of a pause
  * proportional to the live heap. Measured in docs/BENCHMARKS.md "Version 1".
+ * Told how much work the process does (GcPacerOptions.work), it skips the beats
+ * that follow little work: an agent of a cluster checks a small share of the targets.
  */
 import { edenGC } from 'bun:jsc'
 
@@ -35,6 +37,22 @@ export interface GcPacerOptions {
    * sets the process's peak RSS. Default [1000, 2500, 4000, 6000, 8000].
    */
   fullAtMs?: number[]
+  /**
+   * A count that grows with the garbage the process makes (the agent passes its checks
+   * run so far). With it, a beat's collection is skipped while less than edenMinWork /
+   * fullMinWork units of work were done since the previous one of its kind. An agent of
+   * a cluster runs a few hundred checks a second, so there is little garbage to collect,
+   * yet it holds the whole replicated state and each full collection walks all of it
+   * (16 agents × 10,000 targets: the same cost per agent as one agent checking all
+   * 10,000). Without it every beat collects.
+   */
+  work?: () => number
+  /** The collections to run; JavaScriptCore's own unless given (tests count them). */
+  collect?: { eden(): void; full(): void }
+  /** Work since the last eden collection for the next beat to run one. Default 400 (every beat at 1,600 checks/s and up). */
+  edenMinWork?: number
+  /** Work since the last full collection for the next full beat to run one. Default 50,000 (every 10 s beat at 5,000 checks/s and up). */
+  fullMinWork?: number
 }
 
 /** Starts collecting on timers; returns a function that stops them. The timers never keep the process alive. */
@@ -46,10 +64,24 @@ export function startGcPacer(opts: GcPacerOptions = {}): () => void {
     ;(t as { unref?: () => void }).unref?.()
     timers.push(t)
   }
-  every(opts.edenEveryMs ?? 250, () => edenGC())
-  every(opts.fullEveryMs ?? 10_000, () => Bun.gc(true))
+  const work = opts.work
+  // Skips a beat while less than `min` work was done since the collection this returns was last run.
+  const paced = (min: number, collect: () => void) => {
+    if (!work) return collect
+    let last = work()
+    return () => {
+      const now = work()
+      if (now - last < min) return
+      last = now
+      collect()
+    }
+  }
+  const eden = opts.collect ? () => opts.collect?.eden() : () => edenGC()
+  const full = opts.collect ? () => opts.collect?.full() : () => Bun.gc(true)
+  every(opts.edenEveryMs ?? 250, paced(opts.edenMinWork ?? 400, eden))
+  every(opts.fullEveryMs ?? 10_000, paced(opts.fullMinWork ?? 50_000, full))
   const once = (opts.fullAtMs ?? [1000, 2500, 4000, 6000, 8000]).map((ms) => {
-    const t = setTimeout(() => Bun.gc(true), ms)
+    const t = setTimeout(full, ms)
     ;(t as { unref?: () => void }).unref?.()
     return t
   })
