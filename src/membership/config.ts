@@ -81,6 +81,16 @@ export interface SwimConfig {
    * behaviour). Shorter is faster; more extra rounds cost packets only while news is fresh.
    */
   urgentGossipDelayMs: number
+  /**
+   * While broadcasts back up, a gossip round may reach gossipNodes × this many members,
+   * one packet each (memberlist: gossipNodes, one packet each). Beyond the first
+   * gossipNodes, a member gets a packet only while the previous one came out nearly full.
+   * lan 4, local 4, wan 2. One packet per member caps a node at gossipNodes × 1000 /
+   * gossipIntervalMs packets/s (15 on lan); the replicated state of 16 agents × 10,000
+   * targets needed about 40, and the overflow became causal gaps. More drains a backlog
+   * faster; it costs nothing while the queue is short.
+   */
+  gossipPacketsPerNode: number
   /** Members sent to per gossip round. lan 3, local 3, wan 4. More fan-out spreads faster. */
   gossipNodes: number
   /**
@@ -140,6 +150,7 @@ export const PROFILES: Record<ProfileName, SwimConfig> = {
     gossipIntervalMs: 200,
     urgentGossipDelayMs: 5,
     gossipNodes: 3,
+    gossipPacketsPerNode: 4,
     gossipToTheDeadMs: 30_000,
     pushPullIntervalMs: 30_000,
     reapAfterMs: 3_600_000,
@@ -157,6 +168,7 @@ export const PROFILES: Record<ProfileName, SwimConfig> = {
     gossipIntervalMs: 50,
     urgentGossipDelayMs: 2,
     gossipNodes: 3,
+    gossipPacketsPerNode: 4,
     gossipToTheDeadMs: 5_000,
     pushPullIntervalMs: 5_000,
     reapAfterMs: 60_000,
@@ -174,6 +186,7 @@ export const PROFILES: Record<ProfileName, SwimConfig> = {
     gossipIntervalMs: 500,
     urgentGossipDelayMs: 20,
     gossipNodes: 4,
+    gossipPacketsPerNode: 2,
     gossipToTheDeadMs: 60_000,
     pushPullIntervalMs: 60_000,
     reapAfterMs: 3_600_000,

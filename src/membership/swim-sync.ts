@@ -5,22 +5,34 @@
  * exchange over TCP with one live member, and one attempt at a member thought dead
  * (Serf's reconnect), which is how a healed partition finds itself again.
  */
+import { MESSAGE_OVERHEAD_BYTES } from '../codec/swim-envelope.ts'
 import { MsgTag } from '../codec/swim-messages.ts'
 import type { Swim } from './swim.ts'
 
 export function gossipRound(s: Swim): void {
   if (s.queue.size === 0 && !s.delegate) return
   const now = s.clock.monotonic()
-  const targets = s.randomMembers(s.config.gossipNodes, (m) => m.state === 'alive' || m.state === 'suspect' || now - m.sinceMs < s.config.gossipToTheDeadMs)
-  for (const t of targets) {
-    const msgs = s.takeBroadcasts(s.config.packetLimitBytes - s.codec.envelopeOverheadBytes)
+  const c = s.config
+  const extra = Math.max(1, c.gossipPacketsPerNode)
+  const targets = s.randomMembers(c.gossipNodes * extra, (m) => m.state === 'alive' || m.state === 'suspect' || now - m.sinceMs < c.gossipToTheDeadMs)
+  const budget = c.packetLimitBytes - s.codec.envelopeOverheadBytes
+  for (let i = 0; i < targets.length; i++) {
+    const msgs = s.takeBroadcasts(budget)
     if (msgs.length === 0) return
-    for (const pkt of s.codec.packAll(msgs, s.config.packetLimitBytes)) {
+    let used = 0
+    for (const m of msgs) used += m.length + MESSAGE_OVERHEAD_BYTES
+    for (const pkt of s.codec.packAll(msgs, c.packetLimitBytes)) {
       s.stats.bytesOut += pkt.length
-      s.transport.sendPacket(t.addr, pkt)
+      s.transport.sendPacket((targets[i] as { addr: string }).addr, pkt)
     }
+    // memberlist's round is one packet to each of gossipNodes members. Beyond those, only
+    // a backlog (a packet that came out nearly full) earns more members this round.
+    if (i + 1 >= c.gossipNodes && used < budget - FULL_SLACK_BYTES) return
   }
 }
+
+/** A packet with less than this left unused counts as full (a backlog is waiting). */
+const FULL_SLACK_BYTES = 300
 
 export function pushPullRound(s: Swim): void {
   const [peer] = s.randomMembers(1, (m) => m.state === 'alive')

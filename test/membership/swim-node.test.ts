@@ -7,6 +7,7 @@ import { describe, expect, test } from 'bun:test'
 import { MsgTag } from '../../src/codec/swim-messages.ts'
 import type { Delegate } from '../../src/membership/delegate.ts'
 import { SwimNode } from '../../src/membership/swim-node.ts'
+import { gossipRound } from '../../src/membership/swim-sync.ts'
 import { SwimCluster, simSeed } from '../sim/swim-cluster.ts'
 
 const SEED = simSeed(4242)
@@ -165,6 +166,51 @@ describe('SWIM core', () => {
     void nodes[2]!.userRequest('d3', new TextEncoder().encode('ping?'), 1000).then((r) => (answer = new TextDecoder().decode(r)))
     await c.run(200)
     expect(answer).toBe('d3 answers d2: ping?')
+  })
+
+  test('a gossip round reaches more members only while a backlog fills its packets', async () => {
+    const c = new SwimCluster({ seed: SEED, n: 0 })
+    // Like the CRDT queue: each payload goes out up to 3 times, least-sent first.
+    const pending: Array<{ bytes: Uint8Array; left: number }> = []
+    const push = (n: number) => pending.push({ bytes: new Uint8Array(n), left: 3 })
+    const delegate: Delegate = {
+      nodeMeta: () => new Uint8Array(0),
+      getBroadcasts(overhead, limit) {
+        pending.sort((a, b) => b.left - a.left)
+        const out: Uint8Array[] = []
+        let used = 0
+        for (const p of pending)
+          if (p.left > 0 && used + overhead + p.bytes.length <= limit) {
+            used += overhead + p.bytes.length
+            p.left--
+            out.push(p.bytes)
+          }
+        return out
+      },
+      notifyMsg: () => {},
+      localState: () => new Uint8Array(0),
+      mergeRemoteState: () => {},
+    }
+    const nodes = Array.from({ length: 16 }, (_, i) => c.addNode(`g${i}`, `10.3.0.${i}:7946`, i === 0 ? { delegate } : {}))
+    for (const n of nodes) n.start()
+    for (const n of nodes.slice(1)) void n.join([nodes[0]!.addr], 1000)
+    expect(await c.runUntil(() => c.converged(), 20_000)).toBeGreaterThanOrEqual(0)
+    await c.run(5000) // membership news drained
+    const round = () => {
+      const to = new Set<string>()
+      const send = c.net.send.bind(c.net)
+      c.net.send = (from, dst, data) => {
+        if (from === nodes[0]!.addr) to.add(dst)
+        send(from, dst, data)
+      }
+      gossipRound(nodes[0]!)
+      c.net.send = send
+      return to.size
+    }
+    push(100)
+    expect(round()).toBe(nodes[0]!.config.gossipNodes) // short news: memberlist's round
+    for (let i = 0; i < 40; i++) push(600)
+    expect(round()).toBe(nodes[0]!.config.gossipNodes * nodes[0]!.config.gossipPacketsPerNode) // a backlog: more members, one packet each
   })
 
   test('garbage datagrams are dropped and counted, never thrown', async () => {
