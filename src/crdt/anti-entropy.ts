@@ -64,21 +64,32 @@ export class AntiEntropy {
 
   /** Local deltas not yet shipped, grouped into one (delta-group.ts). */
   private pending?: Delta
+  /** Sum of the grouped deltas' encoded sizes (the group's own encoding is no larger). */
+  private pendingBytes = 0
+  /** The encoding of `pending` while it holds a single delta (saves a second encode). */
+  private pendingAlone?: Uint8Array
   private pendingTimer = false
 
   /**
    * Ships a locally minted delta (already joined locally). Deltas minted close together
-   * are grouped, up to maxKeysPerDelta keys or localBatchMs, and every reader of the
-   * queue, the log or our digest flushes first, so nobody sees a counter we have not
-   * shipped.
+   * are grouped, up to maxKeysPerDelta keys, maxDeltaBytes or localBatchMs, and every
+   * reader of the queue, the log or our digest flushes first, so nobody sees a counter
+   * we have not shipped.
    */
   local(d: Delta): void {
     const schedule = this.hooks.schedule
-    if (this.L.localBatchMs <= 0 || !schedule) return this.ship(d)
-    if (this.pending && this.pending.origin === d.origin && this.pending.hi + 1 === d.lo) groupDeltas(this.pending, d)
-    else {
-      this.flushLocal()
+    const bytes = encodeDelta(d)
+    if (this.L.localBatchMs <= 0 || !schedule) return this.ship(d, bytes)
+    const p = this.pending
+    if (p && (p.origin !== d.origin || p.hi + 1 !== d.lo || this.pendingBytes + bytes.byteLength > this.L.maxDeltaBytes)) this.flushLocal()
+    if (this.pending) {
+      groupDeltas(this.pending, d)
+      this.pendingBytes += bytes.byteLength
+      this.pendingAlone = undefined
+    } else {
       this.pending = ownDelta(d)
+      this.pendingBytes = bytes.byteLength
+      this.pendingAlone = bytes
     }
     if (this.pending.store.size >= this.L.maxKeysPerDelta) return this.flushLocal()
     if (!this.pendingTimer) {
@@ -94,12 +105,14 @@ export class AntiEntropy {
   flushLocal(): void {
     const d = this.pending
     if (!d) return
+    const alone = this.pendingAlone
     this.pending = undefined
-    this.ship(d)
+    this.pendingAlone = undefined
+    this.pendingBytes = 0
+    this.ship(d, alone ?? encodeDelta(d))
   }
 
-  private ship(d: Delta): void {
-    const bytes = encodeDelta(d)
+  private ship(d: Delta, bytes: Uint8Array): void {
     this.log.add(d, bytes.byteLength)
     this.queue.push(`${d.origin}\u0000${d.lo}`, bytes, this.transmits())
   }
@@ -307,23 +320,48 @@ export class AntiEntropy {
     return this.fullState(Tag.SyncReplyFull)
   }
 
-  /** The logged deltas `peer` lacks, or null when only full state will do. */
+  /**
+   * The logged deltas `peer` lacks, or null when only full state will do. Deltas whose
+   * every dot the peer already has (it holds them for a gap) are left out, and a reply
+   * stops at maxSyncReplyBytes: each origin's deltas are in order, so the peer applies
+   * a prefix now and pulls the rest next time.
+   */
   private deltasFor(peer: CausalContext): Delta[] | null {
     const mine = this.rep.state.ctx
     if (peer.replicas().length === 0 && this.rep.state.store.size > 0) return null
-    const out: Delta[] = []
+    const ranges: Array<Array<{ delta: Delta; bytes: number }>> = []
     for (const r of mine.replicas()) {
       const theirs = peer.contiguous(r)
       const ours = mine.top(r)
       if (ours <= theirs) continue
-      // The log is gapless per origin and range() checks it covers theirs..ours, so a
-      // hole in our context (one we could not fill) only costs the replicas it is in.
-      const ds = this.log.range(r, theirs, ours)
+      // The log is gapless per origin and rangeSized() checks it covers theirs..ours, so
+      // a hole in our context (one we could not fill) only costs the replicas it is in.
+      const ds = this.log.rangeSized(r, theirs, ours)
       if (!ds) return null
-      out.push(...ds)
+      ranges.push(ds)
     }
-    if (out.length > 0 && unseenEntries(this.rep.state, peer) > this.L.fullSyncThresholdEntries) return null
+    if (ranges.length > 0 && unseenEntries(this.rep.state, peer) > this.L.fullSyncThresholdEntries) return null
+    const out: Delta[] = []
+    let bytes = 0
+    for (const ds of ranges)
+      for (const { delta, bytes: b } of ds) {
+        let covered = true
+        for (let n = delta.lo; n <= delta.hi && covered; n++) covered = peer.has(delta.origin, n)
+        if (covered) continue
+        if (bytes + b > this.L.maxSyncReplyBytes && out.length > 0) break
+        bytes += b
+        out.push(delta)
+      }
     return out
+  }
+
+  /** A sync request: our context plus the dots of held deltas, so the reply skips them. */
+  syncRequest(): Uint8Array {
+    this.flushLocal()
+    if (this.held.size === 0) return encodeDigest(Tag.SyncRequest, this.rep.state.ctx)
+    const ctx = this.rep.state.ctx.clone()
+    for (const d of this.held.deltas()) ctx.addRange(d.origin, d.lo, d.hi)
+    return encodeDigest(Tag.SyncRequest, ctx)
   }
 
   /** Applies a sync reply (or a push/pull payload); returns false if it was rejected. */

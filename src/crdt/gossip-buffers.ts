@@ -123,13 +123,18 @@ export class DeltaLog {
 
   /** The deltas covering counters after..upTo of `origin`, or null if the log does not reach back that far. */
   range(origin: ReplicaId, after: number, upTo: number): Delta[] | null {
+    return this.rangeSized(origin, after, upTo)?.map((l) => l.delta) ?? null
+  }
+
+  /** As range(), with each delta's encoded size. */
+  rangeSized(origin: ReplicaId, after: number, upTo: number): Array<{ delta: Delta; bytes: number }> | null {
     const list = this.byOrigin.get(origin)
     if (!list || list.length === 0) return null
     const first = list[0] as Logged
     if (first.delta.lo > after + 1) return null
-    const out = list.filter((l) => l.delta.hi > after && l.delta.lo <= upTo).map((l) => l.delta)
+    const out = list.filter((l) => l.delta.hi > after && l.delta.lo <= upTo)
     const last = out[out.length - 1]
-    if (!last || last.hi < upTo) return null
+    if (!last || last.delta.hi < upTo) return null
     return out
   }
 
@@ -169,6 +174,13 @@ export class HeldDeltas {
         this.held.delete(k)
       }
     return out.sort((a, b) => a.lo - b.lo)
+  }
+
+  /** Every held delta (to tell a peer which dots we already have, though not yet joined). */
+  deltas(): IterableIterator<Delta> {
+    return (function* (held) {
+      for (const v of held.values()) yield v.delta
+    })(this.held)
   }
 
   holds(origin: ReplicaId): boolean {

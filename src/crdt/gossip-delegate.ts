@@ -22,7 +22,7 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
     const req = rs.request
     if (!req || inflight.has(from) || inflight.size >= 8) return
     inflight.add(from)
-    const ask = rs.ae.digest(Tag.SyncRequest)
+    const ask = rs.ae.syncRequest()
     count('out', 'sync', ask.byteLength)
     req(from, ask)
       .then((reply) => {

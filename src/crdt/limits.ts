@@ -40,6 +40,19 @@ export interface CrdtLimits extends CodecLimits {
    * deltas; longer only delays news that no packet was leaving to carry anyway.
    */
   localBatchMs: number
+  /**
+   * A sync reply of logged deltas stops after this many bytes (the asker applies that
+   * prefix and pulls again). Default 262144. Larger catches a peer up in fewer round
+   * trips; smaller bounds the burst one request can cost.
+   */
+  maxSyncReplyBytes: number
+  /**
+   * A group of local deltas is shipped before its encoding would pass this many bytes,
+   * so it fits one gossip packet (1400 bytes less framing and encryption). A delta that
+   * fits no packet is never piggybacked: every peer would see a causal gap and pull.
+   * Default 1000.
+   */
+  maxDeltaBytes: number
   /** Keys per locally minted delta: batches (a targets file) are split so each delta fits a gossip packet. */
   maxKeysPerDelta: number
   /** A remote HLC stamp more than this ahead of our wall clock is refused (ms). */
@@ -75,6 +88,8 @@ export const defaultCrdtLimits: CrdtLimits = {
   fullReplyMinIntervalMs: 2000,
   maxKeysPerDelta: 8,
   localBatchMs: 20,
+  maxDeltaBytes: 1000,
+  maxSyncReplyBytes: 256 * 1024,
   maxClockDriftMs: 60_000,
   foldAfterMs: 300_000,
   maxPeers: 1024,

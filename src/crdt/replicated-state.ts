@@ -161,11 +161,9 @@ export class ReplicatedState {
       if (!have.has(id) || !sameValue(have.get(id), def))
         ops.push((b) => regPut(this.rep, b, contributor, id, def, this.hlc.now(), sameValue))
     for (const id of have.keys()) if (!want.has(id)) ops.push((b) => this.dropContribution(b, contributor, id))
-    // Chunks keep each delta small enough to piggyback on one gossip packet.
-    for (let i = 0; i < ops.length; i += this.limits.maxKeysPerDelta)
-      this.write((b) => {
-        for (const op of ops.slice(i, i + this.limits.maxKeysPerDelta)) op(b)
-      })
+    // One write per target: local deltas are grouped by count and bytes into deltas that
+    // fit a gossip packet (AntiEntropy.local); fixed chunks of keys did not always fit.
+    for (const op of ops) this.write((b) => op(b))
     return ops.length
   }
 

@@ -35,6 +35,26 @@ describe('delta groups (local deltas shipped together)', () => {
     expect(a.ae.queue.length).toBe(4)
   })
 
+  test('every shipped delta fits maxDeltaBytes, whatever the size of the values (so it fits a gossip packet)', () => {
+    const clock = new SimClock()
+    const a = mkReplica('a', clock).rs
+    const b = mkReplica('b', clock).rs
+    a.setContribution('a', Array.from({ length: 200 }, (_, i) => ({ id: `t${i}`, def: { url: `http://10.0.0.1/${'p'.repeat(i % 150)}`, interval: '1s' } })))
+    for (let i = 0; i < 200; i++) a.observe(`t${i}`, { status: 'healthy', since: 1, last: 2, term: 1, owner: 'a', message: 'x'.repeat(i % 120) })
+    const sizes: number[] = []
+    for (let round = 0; round < 100; round++) {
+      const msgs = a.ae.takeBroadcasts(0, 1 << 20)
+      if (msgs.length === 0) break
+      for (const m of msgs) {
+        sizes.push(m.byteLength)
+        b.ae.receive('a', m)
+      }
+    }
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(a.limits.maxDeltaBytes)
+    expect(sizes.length).toBeGreaterThan(40) // grouped, but not into a few huge ones
+    expect(hex(b.rep.state)).toBe(hex(a.rep.state))
+  })
+
   test('random bursts shipped as groups, delivered in order at random moments, give the same state (200 seeds)', () => {
     for (let seed = 1; seed <= 200; seed++) {
       const rng = new SeededRng(seed)
@@ -53,5 +73,45 @@ describe('delta groups (local deltas shipped together)', () => {
       for (const m of a.ae.takeBroadcasts(0, 1 << 20)) b.ae.receive('a', m)
       if (hex(b.rep.state) !== hex(a.rep.state)) throw new Error(`seed ${seed}: states differ`)
     }
+  })
+})
+
+describe('sync replies', () => {
+  test('a pull names the deltas it already holds: the reply carries only the gap, and stops at maxSyncReplyBytes', async () => {
+    const { decodeMessage, Tag } = await import('../../src/crdt/codec.ts')
+    const clock = new SimClock()
+    const captured: import('../../src/crdt/dot-store.ts').Delta[] = []
+    const a = mkReplica('a', clock, { localBatchMs: 0 }, captured).rs
+    const b = mkReplica('b', clock).rs
+    for (let i = 0; i < 20; i++) a.kvPut(`k${i}`, i)
+    for (const d of captured.slice(0, 5)) expect(b.ae.receiveDelta(d)).toBe('applied')
+    for (const d of captured.slice(10)) expect(b.ae.receiveDelta(d)).toBe('held')
+    const ask = decodeMessage(b.ae.syncRequest(), b.limits)
+    if (!ask.ok || ask.msg.tag !== Tag.SyncRequest) throw new Error('bad request')
+    const reply = decodeMessage(a.ae.syncReply(ask.msg.ctx), a.limits)
+    if (!reply.ok || reply.msg.tag !== Tag.SyncReplyDeltas) throw new Error('expected deltas')
+    expect(reply.msg.deltas.map((d) => d.lo)).toEqual([6, 7, 8, 9, 10])
+    b.ae.applyMessage('a', a.ae.syncReply(ask.msg.ctx))
+    expect(b.ae.held.size).toBe(0)
+    expect(hex(b.rep.state)).toBe(hex(a.rep.state))
+    // The byte cap: a peer 20 deltas behind gets a prefix, then the rest.
+    const log2: import('../../src/crdt/dot-store.ts').Delta[] = []
+    const src = mkReplica('src', clock, { localBatchMs: 0, maxSyncReplyBytes: 200 }, log2).rs
+    const c = mkReplica('c', clock).rs
+    src.kvPut('first', 0)
+    expect(c.ae.receiveDelta(log2[0]!)).toBe('applied')
+    for (let i = 0; i < 20; i++) src.kvPut(`m${i}`, i)
+    let pulls = 0
+    while (hex(c.rep.state) !== hex(src.rep.state) && pulls < 50) {
+      const q = decodeMessage(c.ae.syncRequest(), c.limits)
+      if (!q.ok || q.msg.tag !== Tag.SyncRequest) throw new Error('bad request')
+      const r = decodeMessage(src.ae.syncReply(q.msg.ctx), src.limits)
+      if (!r.ok || r.msg.tag !== Tag.SyncReplyDeltas) throw new Error('expected deltas')
+      expect(r.msg.deltas.length).toBeGreaterThan(0)
+      c.ae.applyMessage('src', src.ae.syncReply(q.msg.ctx))
+      pulls++
+    }
+    expect(hex(c.rep.state)).toBe(hex(src.rep.state))
+    expect(pulls).toBeGreaterThan(1)
   })
 })
