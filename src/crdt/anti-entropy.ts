@@ -330,16 +330,20 @@ export class AntiEntropy {
     const mine = this.rep.state.ctx
     if (peer.replicas().length === 0 && this.rep.state.store.size > 0) return null
     const ranges: Array<Array<{ delta: Delta; bytes: number }>> = []
+    let unserved = false
     for (const r of mine.replicas()) {
       const theirs = peer.contiguous(r)
       const ours = mine.top(r)
       if (ours <= theirs) continue
-      // The log is gapless per origin and rangeSized() checks it covers theirs..ours, so
-      // a hole in our context (one we could not fill) only costs the replicas it is in.
+      // The log is gapless per origin and rangeSized() checks it covers theirs..ours. An
+      // origin our log does not reach back for is skipped, not answered with full state:
+      // the asker applies the rest and pulls that origin again, from whoever it asks next
+      // (the origin itself logs its own deltas). Full state only when we help with nothing.
       const ds = this.log.rangeSized(r, theirs, ours)
-      if (!ds) return null
-      ranges.push(ds)
+      if (ds) ranges.push(ds)
+      else unserved = true
     }
+    if (unserved && ranges.length === 0) return null
     if (ranges.length > 0 && unseenEntries(this.rep.state, peer) > this.L.fullSyncThresholdEntries) return null
     const out: Delta[] = []
     let bytes = 0

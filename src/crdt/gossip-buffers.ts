@@ -14,62 +14,84 @@ import type { Delta } from './dot-store.ts'
 interface Queued {
   id: string
   bytes: Uint8Array
-  left: number
-  seq: number
 }
 
+/**
+ * Items are bucketed by transmits left, so taking the least-sent first costs no sort:
+ * a packet is filled from the fullest bucket down, newest first within a bucket. A take
+ * stops once the packet is nearly full or after a few items that did not fit, so a
+ * backlog of thousands costs about one packet's worth of work per packet.
+ */
 export class BroadcastQueue {
-  private items: Queued[] = []
+  private buckets: Queued[][] = []
   private ids = new Set<string>()
-  private seq = 0
+  private count = 0
 
   constructor(private readonly max: number) {}
 
   get length(): number {
-    return this.items.length
+    return this.count
   }
 
   push(id: string, bytes: Uint8Array, transmits: number): void {
-    if (this.ids.has(id)) return
-    this.items.push({ id, bytes, left: transmits, seq: this.seq++ })
+    if (this.ids.has(id) || transmits <= 0) return
+    ;(this.buckets[transmits] ??= []).push({ id, bytes })
     this.ids.add(id)
-    if (this.items.length > this.max) {
-      // Drop the most-sent (then oldest): it has had its chance to spread. A linear scan,
-      // not a sort: a full queue (a cluster of one never drains it) pushes on every write.
-      let worst = 0
-      for (let i = 1; i < this.items.length; i++) {
-        const a = this.items[i] as Queued
-        const w = this.items[worst] as Queued
-        if (a.left < w.left || (a.left === w.left && a.seq < w.seq)) worst = i
-      }
-      const [gone] = this.items.splice(worst, 1)
-      if (gone) this.ids.delete(gone.id)
+    this.count++
+    if (this.count > this.max) {
+      // Drop the most-sent, then oldest: it has had its chance to spread.
+      for (const b of this.buckets)
+        if (b && b.length > 0) {
+          this.ids.delete((b.shift() as Queued).id)
+          this.count--
+          break
+        }
     }
   }
 
   /** Picks payloads, least-sent first, that fit `limitBytes` with `overheadBytes` each. */
   take(overheadBytes: number, limitBytes: number): Uint8Array[] {
-    this.items.sort((a, b) => b.left - a.left || b.seq - a.seq)
     const out: Uint8Array[] = []
+    const demoted: Array<[number, Queued]> = []
     let used = 0
-    for (const it of this.items) {
-      const cost = overheadBytes + it.bytes.byteLength
-      if (cost > limitBytes) {
-        // It will never fit a packet: drop it; the digest push/pull carries it instead.
-        it.left = 0
-        continue
+    let misses = 0
+    scan: for (let left = this.buckets.length - 1; left >= 1; left--) {
+      const b = this.buckets[left]
+      if (!b) continue
+      for (let i = b.length - 1; i >= 0; i--) {
+        const it = b[i] as Queued
+        const cost = overheadBytes + it.bytes.byteLength
+        if (cost > limitBytes) {
+          // It will never fit a packet: drop it; the digest pull carries it instead.
+          b.splice(i, 1)
+          this.ids.delete(it.id)
+          this.count--
+          continue
+        }
+        if (used + cost > limitBytes) {
+          if (++misses > TAKE_MAX_MISSES) break scan
+          continue
+        }
+        used += cost
+        out.push(it.bytes)
+        b.splice(i, 1)
+        if (left > 1) demoted.push([left - 1, it])
+        else {
+          this.ids.delete(it.id)
+          this.count--
+        }
+        if (limitBytes - used < overheadBytes + TAKE_MIN_PAYLOAD) break scan
       }
-      if (used + cost > limitBytes) continue
-      used += cost
-      out.push(it.bytes)
-      it.left--
     }
-    const keep = this.items.filter((it) => it.left > 0)
-    for (const it of this.items) if (it.left <= 0) this.ids.delete(it.id)
-    this.items = keep
+    for (const [left, it] of demoted) (this.buckets[left] ??= []).push(it)
     return out
   }
 }
+
+/** Items tried that did not fit before a take gives up on filling the packet further. */
+const TAKE_MAX_MISSES = 16
+/** A packet with less room than this (plus overhead) counts as full. */
+const TAKE_MIN_PAYLOAD = 32
 
 interface Logged {
   delta: Delta

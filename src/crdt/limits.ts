@@ -7,7 +7,12 @@ import type { CodecLimits } from './codec.ts'
 export interface CrdtLimits extends CodecLimits {
   /** Gossip retransmit multiplier: each delta is piggybacked mult × ceil(log10(n+1)) times (memberlist uses 4). More = faster, surer spread, more bytes. */
   retransmitMult: number
-  /** Most deltas waiting to be piggybacked; the ones with fewest transmits left are dropped first (push/pull repairs them). */
+  /**
+   * Most deltas waiting to be piggybacked; the ones with fewest transmits left are dropped
+   * first (a pull repairs them). Default 8192 (at most ~8 MiB of packet-sized deltas): a
+   * takeover of thousands of targets queues thousands of deltas at every node, and each one
+   * dropped everywhere is a causal gap at every peer (1024 overflowed at 16 × 10,000).
+   */
   maxBroadcastQueue: number
   /** Recent deltas kept per origin to answer digest syncs; a peer further behind than this gets full state. More = smaller syncs, more memory. */
   maxLogPerOrigin: number
@@ -78,7 +83,7 @@ export const defaultCrdtLimits: CrdtLimits = {
   maxEntriesPerKey: 64,
   maxKeyLength: 512,
   retransmitMult: 4,
-  maxBroadcastQueue: 1024,
+  maxBroadcastQueue: 8192,
   maxLogPerOrigin: 1024,
   maxLogBytes: 16 * 1024 * 1024,
   maxHeldDeltas: 256,
