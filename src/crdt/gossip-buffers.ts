@@ -166,51 +166,69 @@ export class DeltaLog {
   }
 }
 
+/**
+ * Held deltas per origin, sorted by first counter. Only an origin's first held delta
+ * can become ready (the rest wait for it), so releasing after each join looks at one
+ * delta per origin, not at everything held.
+ */
 export class HeldDeltas {
-  private held = new Map<string, { delta: Delta; seq: number }>()
+  private byOrigin = new Map<ReplicaId, Array<{ delta: Delta; seq: number }>>()
+  private count = 0
   private seq = 0
 
   constructor(private readonly max: number) {}
 
   get size(): number {
-    return this.held.size
+    return this.count
   }
 
   /** Holds a delta; returns true if something had to be dropped to make room. */
   hold(d: Delta): boolean {
-    this.held.set(`${d.origin}\u0000${d.lo}`, { delta: d, seq: this.seq++ })
-    if (this.held.size <= this.max) return false
-    let oldest: string | undefined
+    let list = this.byOrigin.get(d.origin)
+    if (!list) this.byOrigin.set(d.origin, (list = []))
+    let i = list.length
+    while (i > 0 && (list[i - 1] as { delta: Delta }).delta.lo > d.lo) i--
+    if (i > 0 && (list[i - 1] as { delta: Delta }).delta.lo === d.lo) return false // held already
+    list.splice(i, 0, { delta: d, seq: this.seq++ })
+    this.count++
+    if (this.count <= this.max) return false
+    let victim: Array<{ delta: Delta; seq: number }> | undefined
+    let at = 0
     let min = Infinity
-    for (const [k, v] of this.held) if (v.seq < min) [oldest, min] = [k, v.seq]
-    if (oldest !== undefined) this.held.delete(oldest)
+    for (const l of this.byOrigin.values())
+      for (let j = 0; j < l.length; j++) if ((l[j] as { seq: number }).seq < min) [victim, at, min] = [l, j, (l[j] as { seq: number }).seq]
+    if (victim) {
+      const [gone] = victim.splice(at, 1)
+      this.count--
+      if (victim.length === 0 && gone) this.byOrigin.delete(gone.delta.origin)
+    }
     return true
   }
 
   /** Removes and returns held deltas that are now causally ready or already covered. */
   takeReady(ready: (d: Delta) => boolean): Delta[] {
     const out: Delta[] = []
-    for (const [k, v] of this.held)
-      if (ready(v.delta)) {
-        out.push(v.delta)
-        this.held.delete(k)
+    for (const [origin, list] of this.byOrigin) {
+      while (list.length > 0 && ready((list[0] as { delta: Delta }).delta)) {
+        out.push((list.shift() as { delta: Delta }).delta)
+        this.count--
       }
+      if (list.length === 0) this.byOrigin.delete(origin)
+    }
     return out.sort((a, b) => a.lo - b.lo)
   }
 
   /** Every held delta (to tell a peer which dots we already have, though not yet joined). */
-  deltas(): IterableIterator<Delta> {
-    return (function* (held) {
-      for (const v of held.values()) yield v.delta
-    })(this.held)
+  *deltas(): IterableIterator<Delta> {
+    for (const list of this.byOrigin.values()) for (const h of list) yield h.delta
   }
 
   holds(origin: ReplicaId): boolean {
-    for (const v of this.held.values()) if (v.delta.origin === origin) return true
-    return false
+    return this.byOrigin.has(origin)
   }
 
   forget(origin: ReplicaId): void {
-    for (const [k, v] of this.held) if (v.delta.origin === origin) this.held.delete(k)
+    this.count -= this.byOrigin.get(origin)?.length ?? 0
+    this.byOrigin.delete(origin)
   }
 }

@@ -18,9 +18,18 @@ export interface CrdtLimits extends CodecLimits {
   maxLogPerOrigin: number
   /** Total bytes of that delta log across origins; oldest evicted first. */
   maxLogBytes: number
-  /** Deltas held because an earlier delta of the same origin is missing; beyond this the oldest is dropped and a full sync is requested. */
+  /**
+   * Deltas held because an earlier delta of the same origin is missing; beyond this the
+   * oldest is dropped and a sync is requested. Default 4096 (packet-sized deltas, a few
+   * MiB at most): during a cluster-wide takeover deltas arrive out of order from many
+   * relays at once, and 256 overflowed, turning ordinary reordering into gaps to pull.
+   */
   maxHeldDeltas: number
-  /** A delta whose first counter is further than this beyond what we have is "from the future": rejected, not held. */
+  /**
+   * A delta whose first counter is further than this beyond what we have is "from the
+   * future": rejected, not held. Default 16384: an origin that takes over thousands of
+   * targets mints that many counters within seconds.
+   */
   maxHoldGap: number
   /**
    * While any delta is held for a causal gap, pull the missing part from a peer at most
@@ -86,8 +95,8 @@ export const defaultCrdtLimits: CrdtLimits = {
   maxBroadcastQueue: 8192,
   maxLogPerOrigin: 1024,
   maxLogBytes: 16 * 1024 * 1024,
-  maxHeldDeltas: 256,
-  maxHoldGap: 1024,
+  maxHeldDeltas: 4096,
+  maxHoldGap: 16_384,
   heldPullIntervalMs: 1000,
   fullSyncThresholdEntries: 2048,
   fullReplyMinIntervalMs: 2000,

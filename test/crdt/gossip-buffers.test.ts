@@ -70,7 +70,10 @@ describe('bounded buffers', () => {
     h.hold(delta('a', 7))
     expect(h.hold(delta('a', 8))).toBe(true)
     expect(h.size).toBe(3)
-    expect(h.takeReady((d) => d.lo >= 7).map((d) => d.lo)).toEqual([7, 8])
+    // Readiness is per-origin order: a later delta waits for the first held one.
+    expect(h.takeReady((d) => d.lo >= 7).map((d) => d.lo)).toEqual([])
+    expect(h.takeReady((d) => d.lo <= 7).map((d) => d.lo)).toEqual([6, 7])
+    expect(h.size).toBe(1)
     expect(h.holds('a')).toBe(true)
     h.forget('a')
     expect(h.size).toBe(0)
