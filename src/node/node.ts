@@ -82,6 +82,8 @@ export class HeckNode {
   private readonly replicas: number
   private memberStates = new Map<string, MemberState>()
   private memberKey = ''
+  /** The owners and which of them are alive, as of the last re-plan. */
+  private checkKey: string | undefined
   /** Targets this node checks now, with the ownership term it writes under. */
   private owned = new Map<string, number>()
   private reconcilePending = false
@@ -173,10 +175,15 @@ export class HeckNode {
     this.memberStates = next
     const owners = [...next].filter(([, s]) => s === 'alive' || s === 'suspect').map(([n]) => n).sort()
     const key = owners.join('\n')
+    // Who checks what depends only on the owners and which of them are alive: other member
+    // news (an incarnation, metadata) must not re-plan every target.
+    const checkKey = owners.map((n) => (next.get(n) === 'alive' ? n : `~${n}`)).join('\n')
     if (key !== this.memberKey) {
       this.memberKey = key
       this.table.setMembers(owners)
     }
+    if (checkKey === this.checkKey) return
+    this.checkKey = checkKey
     this.scheduleReconcile()
   }
 
