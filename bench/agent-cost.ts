@@ -10,7 +10,13 @@
  *   solo: one agent with the same file and no peers (the Version 1 path), same window.
  *
  * CPU per 1,000 checks/s is the figure to compare: cluster agents each check only
- * about TARGETS / AGENTS targets, so their absolute CPU is lower.
+ * about TARGETS / AGENTS targets, so their absolute CPU is lower. It also rises as
+ * the rate per agent falls (each timer and socket wake-up costs more than a check),
+ * so SOLO_TARGETS=n runs the solo agent on the first n targets only: TARGETS / AGENTS
+ * compares a cluster agent with one agent alone at the same rate. Also printed: CPU
+ * by thread (the JS thread carries the binary's name; "HTTP Client" is fetch's I/O
+ * thread; HeapHelper and mi-scavenger are the collector's and the allocator's), and
+ * replicated-state deltas received by result and payload bytes in by kind.
  *
  *   bun bench/agent-cost.ts      (AGENTS=4 TARGETS=2000 WINDOW_S=20 WARM_S=10 PHASES=cluster,solo)
  *
@@ -34,6 +40,7 @@ const WARM_S = Number(process.env.WARM_S ?? 10)
 const PROFILE = process.env.PROFILE ?? 'lan'
 const PHASES = (process.env.PHASES ?? 'cluster,solo').split(',')
 const PROF_DIR = process.env.PROF_DIR
+const SOLO_TARGETS = Number(process.env.SOLO_TARGETS ?? TARGETS)
 
 type Proc = ReturnType<typeof spawnTracked>
 
@@ -84,7 +91,7 @@ function spawnAgent(name: string, extra: string[], prof: boolean): Agent {
 }
 
 /** Measures CPU, RSS and gossip of the agents and the farm's checks over one window. */
-async function window(label: string, agents: Agent[], farm: FarmProc) {
+async function window(label: string, agents: Agent[], farm: FarmProc, targets = TARGETS) {
   await fetch(`${farm.url}/admin/reset?what=counters`, { method: 'POST' })
   const cpu0 = agents.map((a) => cpuSeconds(a.proc.pid) ?? NaN)
   const th0 = agents.map((a) => threadCpu(a.proc.pid))
@@ -115,12 +122,12 @@ async function window(label: string, agents: Agent[], farm: FarmProc) {
   const cpuMean = mean(cpu)
   const gossip = mean(agents.map((_, i) => ((g1[i] as number) - (g0[i] as number)) / w))
   const r = {
-    label, agents: agents.length, targets: TARGETS, windowS: Math.round(w * 10) / 10,
+    label, agents: agents.length, targets, windowS: Math.round(w * 10) / 10,
     checksPerS: Math.round(checksPerS), cpuPerAgentPct: cpuMean * 100, cpuMaxPct: Math.max(...cpu) * 100,
     cpuPctPer1kChecks: (cpuMean * 100) / (perAgent / 1000), rssMiB: mean(rss), gossipOutKiBs: gossip / 1024,
     load: `${load0} → ${loadavg()}`,
   }
-  console.log(`${label}: ${r.agents} agent(s) × ${TARGETS} targets, ${r.windowS} s window: ${r.checksPerS} checks/s (expected ${TARGETS}); ` +
+  console.log(`${label}: ${r.agents} agent(s) × ${targets} targets, ${r.windowS} s window: ${r.checksPerS} checks/s (expected ${targets}); ` +
     `CPU per agent ${r.cpuPerAgentPct.toFixed(2)} % mean (${cpu.map((c) => (c * 100).toFixed(1)).join(' ')}), ` +
     `${r.cpuPctPer1kChecks.toFixed(2)} % of a core per 1,000 checks/s; RSS ${r.rssMiB.toFixed(0)} MiB mean; gossip out ${r.gossipOutKiBs.toFixed(1)} KiB/s per agent; load ${r.load}`)
   if (agents.length > 1) console.log(`  replicated state per agent: ${crdt.join(', ')}`)
@@ -155,7 +162,7 @@ async function soloPhase(file: string, farm: FarmProc) {
   const a = spawnAgent('solo', ['--targets', file], true)
   await waitFor200(`${a.base}/healthz`, 60_000, 50)
   await Bun.sleep(WARM_S * 1000)
-  const r = await window('solo', [a], farm)
+  const r = await window('solo', [a], farm, SOLO_TARGETS)
   await stopChild(a.proc, 8000)
   return r
 }
@@ -170,7 +177,10 @@ await finish(async () => {
   const results = []
   for (const p of PHASES) {
     if (p === 'cluster') results.push(await clusterPhase(file, farm))
-    else if (p === 'solo') results.push(await soloPhase(file, farm))
+    else if (p === 'solo') {
+      const soloFile = SOLO_TARGETS === TARGETS ? file : writeTemp(dir, 'solo.yaml', await farm.targetsYaml(`count=${SOLO_TARGETS}&interval=1s`))
+      results.push(await soloPhase(soloFile, farm))
+    }
     else throw new Error(`unknown phase ${p}`)
   }
   await farm.stop()
