@@ -227,6 +227,11 @@ export class HeldDeltas {
     return this.byOrigin.has(origin)
   }
 
+  /** Origins with held deltas (whose earlier deltas we lack). */
+  origins(): IterableIterator<ReplicaId> {
+    return this.byOrigin.keys()
+  }
+
   forget(origin: ReplicaId): void {
     this.count -= this.byOrigin.get(origin)?.length ?? 0
     this.byOrigin.delete(origin)

@@ -12,10 +12,12 @@ import type { Delegate } from '../membership/delegate.ts'
 import { Tag, decodeMessage } from './codec.ts'
 import type { ReplicatedState } from './replicated-state.ts'
 import type { Clock } from '../runtime/clock.ts'
+import { nodeOfReplica } from './replica-id.ts'
 
 export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
   const inflight = new Set<string>()
   let lastGapPullAt = Number.NEGATIVE_INFINITY
+  let gapTurn = 0
   const count = (direction: 'in' | 'out', kind: string, n: number) => rs.bytes?.inc({ direction, kind }, n)
 
   const pull = (from: string) => {
@@ -45,13 +47,18 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
       rs.ae.receive(from, payload)
       // A delta held for an earlier one that never came blocks every later change of its
       // origin. Waiting for the periodic push/pull (30 s on lan) leaves them stuck that long;
-      // pulling on every held delta floods a 16-node cluster with syncs. So: the sender is
-      // asked for what we lack, at most once per heldPullIntervalMs while anything is held.
+      // pulling on every held delta floods a 16-node cluster with syncs. So, at most once per
+      // heldPullIntervalMs while anything is held: ask the sender, and the origin of a gap,
+      // whose log always reaches its own recent deltas (a relay's may not, and then only a
+      // full state would do). Origins are taken in turn, so one that never answers (gone)
+      // does not starve the others.
       if (rs.ae.held.size > 0 || rs.ae.wantSync) {
         const now = clock.monotonic()
         if (now - lastGapPullAt >= rs.limits.heldPullIntervalMs) {
           lastGapPullAt = now
           pull(from)
+          const origins = [...rs.ae.held.origins()].map(nodeOfReplica).filter((n) => n !== from && n !== rs.nodeName)
+          if (origins.length > 0) pull(origins[gapTurn++ % origins.length] as string)
         }
       }
     },

@@ -216,6 +216,32 @@ describe('gossip delegate', () => {
     expect([...a.targets().keys()].sort()).toEqual(['t1', 't2', 't3'])
   })
 
+  test('a held gap is pulled from its origin too, whose log has it when the relay does not', async () => {
+    const clock = new SimClock()
+    const captured: import('../../src/crdt/dot-store.ts').Delta[] = []
+    const a = mkReplica('a', clock, { localBatchMs: 0 }, captured).rs
+    const r = mkReplica('r', clock).rs
+    const x = mkReplica('x', clock).rs
+    const peers: Record<string, ReplicatedState> = { a, r, x }
+    const asked: string[] = []
+    for (const rs of [a, r, x])
+      rs.request = async (to, payload) => {
+        if (rs === x) asked.push(to)
+        return peers[to]!.delegate().handleUserRequest!(rs.nodeName, payload)
+      }
+    a.kvPut('k1', 1)
+    a.kvPut('k2', 2)
+    // The relay r never saw the first delta; x gets the second one from r, so it must hold it.
+    const { encodeDelta } = await import('../../src/crdt/codec.ts')
+    x.delegate().notifyMsg('r', encodeDelta(captured[1]!))
+    expect(x.ae.held.size).toBe(1)
+    for (let i = 0; i < 20; i++) await Promise.resolve()
+    expect(asked.sort()).toEqual(['a', 'r'])
+    expect(x.ae.held.size).toBe(0)
+    expect(x.kvGet('k1')).toEqual([1])
+    expect(hex(x.rep.state)).toBe(hex(a.rep.state))
+  })
+
   test('sync reply: deltas for what the digest lacks; full state for a new peer or past the log', () => {
     const clock = new SimClock()
     const a = mkReplica('a', clock, { maxLogPerOrigin: 4, localBatchMs: 0 }).rs
