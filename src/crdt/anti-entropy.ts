@@ -309,16 +309,32 @@ export class AntiEntropy {
    */
   syncReply(peer: CausalContext): Uint8Array {
     this.flushLocal()
-    const deltas = this.deltasFor(peer)
-    if (deltas) return encodeSyncDeltas(deltas)
     const now = this.nowMs()
-    if (now - this.lastFullReplyAt < this.L.fullReplyMinIntervalMs) {
+    // A byte budget over all sync replies (token bucket, may go into debt by one reply):
+    // when many peers pull at once, each still gets an answer in turn, and serving them
+    // never takes more than maxSyncReplyBytesPerS of this node's bandwidth and CPU.
+    const rate = this.L.maxSyncReplyBytesPerS
+    this.syncTokens = Math.min(rate, this.syncTokens + ((now - this.syncTokensAt) * rate) / 1000)
+    this.syncTokensAt = now
+    if (this.syncTokens <= 0) {
       this.hooks.fullReplyDeferred?.()
       return encodeSyncDeltas([])
     }
-    this.lastFullReplyAt = now
-    return this.fullState(Tag.SyncReplyFull)
+    const deltas = this.deltasFor(peer)
+    let out: Uint8Array
+    if (deltas) out = encodeSyncDeltas(deltas)
+    else if (now - this.lastFullReplyAt < this.L.fullReplyMinIntervalMs) {
+      this.hooks.fullReplyDeferred?.()
+      return encodeSyncDeltas([])
+    } else {
+      this.lastFullReplyAt = now
+      out = this.fullState(Tag.SyncReplyFull)
+    }
+    this.syncTokens -= out.byteLength
+    return out
   }
+  private syncTokens = Number.POSITIVE_INFINITY
+  private syncTokensAt = 0
 
   /**
    * The logged deltas `peer` lacks, or null when only full state will do. Deltas whose

@@ -61,6 +61,14 @@ export interface CrdtLimits extends CodecLimits {
    */
   maxSyncReplyBytes: number
   /**
+   * Sync replies (deltas and full states) a node serves, in bytes per second on average
+   * (a token bucket one second deep; a reply may overdraw it once). Past it, askers get
+   * an empty reply and ask again. Default 262144. At 16 × 10,000 targets, unbounded
+   * replies reached 1.7 MB/s per agent and starved the checks; this caps the repair
+   * traffic at the price of slower catch-up after a storm.
+   */
+  maxSyncReplyBytesPerS: number
+  /**
    * A group of local deltas is shipped before its encoding would pass this many bytes,
    * so it fits one gossip packet (1400 bytes less framing and encryption). A delta that
    * fits no packet is never piggybacked: every peer would see a causal gap and pull.
@@ -104,6 +112,7 @@ export const defaultCrdtLimits: CrdtLimits = {
   localBatchMs: 20,
   maxDeltaBytes: 1000,
   maxSyncReplyBytes: 256 * 1024,
+  maxSyncReplyBytesPerS: 256 * 1024,
   maxClockDriftMs: 60_000,
   foldAfterMs: 300_000,
   maxPeers: 1024,

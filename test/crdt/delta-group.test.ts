@@ -115,3 +115,24 @@ describe('sync replies', () => {
     expect(pulls).toBeGreaterThan(1)
   })
 })
+
+describe('sync reply budget', () => {
+  test('past maxSyncReplyBytesPerS a node answers empty, and serves again once the budget refills', async () => {
+    const { decodeMessage, Tag } = await import('../../src/crdt/codec.ts')
+    const clock = new SimClock()
+    const captured: import('../../src/crdt/dot-store.ts').Delta[] = []
+    const a = mkReplica('a', clock, { localBatchMs: 0, maxSyncReplyBytesPerS: 100 }, captured).rs
+    const b = mkReplica('b', clock).rs
+    a.kvPut('first', 0)
+    b.ae.receiveDelta(captured[0]!)
+    for (let i = 0; i < 10; i++) a.kvPut(`k${i}`, 'x'.repeat(20))
+    const deltasIn = (buf: Uint8Array) => {
+      const r = decodeMessage(buf, a.limits)
+      return r.ok && r.msg.tag === Tag.SyncReplyDeltas ? r.msg.deltas.length : -1
+    }
+    expect(deltasIn(a.ae.syncReply(b.rep.state.ctx))).toBe(10) // overdraws the bucket once
+    expect(deltasIn(a.ae.syncReply(b.rep.state.ctx))).toBe(0) // in debt: an empty answer
+    clock.advance(10_000)
+    expect(deltasIn(a.ae.syncReply(b.rep.state.ctx))).toBe(10)
+  })
+})

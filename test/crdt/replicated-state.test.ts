@@ -216,7 +216,7 @@ describe('gossip delegate', () => {
     expect([...a.targets().keys()].sort()).toEqual(['t1', 't2', 't3'])
   })
 
-  test('a held gap is pulled from its origin too, whose log has it when the relay does not', async () => {
+  test('a held gap is pulled from its origin in turn with the sender: its log has it when the relay does not', async () => {
     const clock = new SimClock()
     const captured: import('../../src/crdt/dot-store.ts').Delta[] = []
     const a = mkReplica('a', clock, { localBatchMs: 0 }, captured).rs
@@ -233,10 +233,16 @@ describe('gossip delegate', () => {
     a.kvPut('k2', 2)
     // The relay r never saw the first delta; x gets the second one from r, so it must hold it.
     const { encodeDelta } = await import('../../src/crdt/codec.ts')
-    x.delegate().notifyMsg('r', encodeDelta(captured[1]!))
+    const dx = x.delegate()
+    dx.notifyMsg('r', encodeDelta(captured[1]!))
     expect(x.ae.held.size).toBe(1)
     for (let i = 0; i < 20; i++) await Promise.resolve()
-    expect(asked.sort()).toEqual(['a', 'r'])
+    expect(asked).toEqual(['r']) // the sender first: it cannot help
+    expect(x.ae.held.size).toBe(1)
+    clock.advance(x.limits.heldPullIntervalMs)
+    dx.notifyMsg('r', encodeDelta(captured[1]!)) // a retransmit: still held, time to pull again
+    for (let i = 0; i < 20; i++) await Promise.resolve()
+    expect(asked).toEqual(['r', 'a'])
     expect(x.ae.held.size).toBe(0)
     expect(x.kvGet('k1')).toEqual([1])
     expect(hex(x.rep.state)).toBe(hex(a.rep.state))
