@@ -124,12 +124,19 @@ export class AntiEntropy {
   }
 
   /** A raw piggybacked message from a peer. */
-  receive(from: string, buf: Uint8Array): void {
-    const r = decodeMessage(buf, this.L)
-    if (!r.ok) return this.reject(r.error)
-    if (r.msg.tag !== Tag.Delta) return this.reject(`unexpected tag ${r.msg.tag} on gossip`)
-    this.receiveDelta(r.msg.delta, buf)
+  /** A raw piggybacked message from a peer; the delta (if it decoded) and what became of it. */
+  receive(from: string, buf: Uint8Array): { result: DeltaResult; delta?: Delta } {
     void from
+    const r = decodeMessage(buf, this.L)
+    if (!r.ok) {
+      this.reject(r.error)
+      return { result: 'rejected' }
+    }
+    if (r.msg.tag !== Tag.Delta) {
+      this.reject(`unexpected tag ${r.msg.tag} on gossip`)
+      return { result: 'rejected' }
+    }
+    return { result: this.receiveDelta(r.msg.delta, buf), delta: r.msg.delta }
   }
 
   private reject(reason: string, n = 1): void {

@@ -18,6 +18,7 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
   const inflight = new Set<string>()
   let lastGapPullAt = Number.NEGATIVE_INFINITY
   let gapTurn = 0
+  const urgentPulledAt = new Map<string, number>()
   const count = (direction: 'in' | 'out', kind: string, n: number) => rs.bytes?.inc({ direction, kind }, n)
 
   const pull = (from: string) => {
@@ -44,7 +45,19 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
     },
     notifyMsg(from, payload) {
       count('in', 'delta', payload.byteLength)
-      rs.ae.receive(from, payload)
+      const got = rs.ae.receive(from, payload)
+      // A status change held behind a gap is the news people wait for: its origin (whose
+      // log has the few deltas in between) is asked at once, at most once per
+      // urgentPullIntervalMs per origin, not at the next gap-pull turn.
+      if (got.result === 'held' && got.delta && rs.changesStatus(got.delta)) {
+        const origin = nodeOfReplica(got.delta.origin)
+        const now = clock.monotonic()
+        if (origin !== rs.nodeName && now - (urgentPulledAt.get(origin) ?? Number.NEGATIVE_INFINITY) >= rs.limits.urgentPullIntervalMs) {
+          if (urgentPulledAt.size >= 1024) urgentPulledAt.clear()
+          urgentPulledAt.set(origin, now)
+          pull(origin)
+        }
+      }
       // A delta held for an earlier one that never came blocks every later change of its
       // origin. Waiting for the periodic push/pull (30 s on lan) leaves them stuck that long;
       // pulling on every held delta floods a 16-node cluster with syncs. So, at most once per

@@ -45,6 +45,12 @@ export interface CrdtLimits extends CodecLimits {
    * peer sooner; longer bounds the cost of serving them.
    */
   fullReplyMinIntervalMs: number
+  /**
+   * A status change that arrives held behind a causal gap makes us pull from its origin
+   * at once, at most this often per origin (ms). Default 200. Shorter gets news past a
+   * gap sooner; each pull costs a digest out and the gap's deltas back.
+   */
+  urgentPullIntervalMs: number
   /** Full state is sent instead of deltas when a peer lacks more than this many entries (or has never synced). */
   fullSyncThresholdEntries: number
   /**
@@ -106,6 +112,7 @@ export const defaultCrdtLimits: CrdtLimits = {
   maxHeldDeltas: 4096,
   maxHoldGap: 16_384,
   heldPullIntervalMs: 1000,
+  urgentPullIntervalMs: 200,
   fullSyncThresholdEntries: 2048,
   fullReplyMinIntervalMs: 2000,
   maxKeysPerDelta: 8,

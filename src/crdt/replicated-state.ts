@@ -188,6 +188,19 @@ export class ReplicatedState {
     return this.write((b) => healthWrite(this.rep, b, targetId, value))
   }
 
+  /** True when `d` carries a health status different from the one shown here (news, not a refresh). */
+  changesStatus(d: { store: Map<string, Array<{ v: unknown }>> }): boolean {
+    for (const [k, es] of d.store) {
+      if (!k.startsWith(HEALTH_PREFIX)) continue
+      const now = this.statusShown.get(k)
+      for (const e of es) {
+        const st = ((e.v as { o?: { status?: unknown } }).o ?? {}).status
+        if (now !== undefined && st !== undefined && st !== now) return true
+      }
+    }
+    return false
+  }
+
   forgetHealth(targetId: string): boolean {
     return this.write((b) => healthRemove(this.rep, b, targetId))
   }

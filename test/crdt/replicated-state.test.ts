@@ -248,6 +248,31 @@ describe('gossip delegate', () => {
     expect(hex(x.rep.state)).toBe(hex(a.rep.state))
   })
 
+  test('a status change held behind a gap is pulled from its origin at once', async () => {
+    const clock = new SimClock()
+    const captured: import('../../src/crdt/dot-store.ts').Delta[] = []
+    const a = mkReplica('a', clock, { localBatchMs: 0 }, captured).rs
+    const x = mkReplica('x', clock).rs
+    const peers: Record<string, ReplicatedState> = { a, x }
+    const asked: string[] = []
+    x.request = async (to, payload) => {
+      asked.push(to)
+      return peers[to]!.delegate().handleUserRequest!('x', payload)
+    }
+    const { encodeDelta } = await import('../../src/crdt/codec.ts')
+    const dx = x.delegate()
+    a.observe('t1', obs(1, 'healthy', 'a'))
+    dx.notifyMsg('a', encodeDelta(captured[0]!))
+    clock.advance(5000) // the ordinary gap pull is due again, so it must not be what helps below
+    a.observe('t2', obs(1, 'healthy', 'a')) // lost on the way to x
+    a.observe('t1', obs(1, 'unhealthy', 'a'))
+    dx.notifyMsg('r', encodeDelta(captured[2]!)) // relayed by r, who cannot help
+    for (let i = 0; i < 20; i++) await Promise.resolve()
+    expect(asked).toContain('a')
+    expect(x.health('t1')?.status).toBe('unhealthy')
+    expect(x.ae.held.size).toBe(0)
+  })
+
   test('sync reply: deltas for what the digest lacks; full state for a new peer or past the log', () => {
     const clock = new SimClock()
     const a = mkReplica('a', clock, { maxLogPerOrigin: 4, localBatchMs: 0 }).rs
