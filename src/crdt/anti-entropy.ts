@@ -12,7 +12,7 @@
  *   mutation removed, so a partial sync cannot delete a live key.
  */
 import { CausalContext, type ReplicaId } from './causal-context.ts'
-import { Tag, decodeMessage, encodeDelta, encodeDigest, encodeFull, encodeSyncDeltas, type Decoded } from './codec.ts'
+import { Tag, decodeMessage, encodeDelta, encodeDigest, encodeFull, encodeSyncDeltas, encodeSyncRequestFor, type Decoded } from './codec.ts'
 import { type CausalState, type Delta, unseenEntries } from './dot-store.ts'
 import { groupDeltas, ownDelta } from './delta-group.ts'
 import { BroadcastQueue, DeltaLog, HeldDeltas } from './gossip-buffers.ts'
@@ -314,7 +314,7 @@ export class AntiEntropy {
    * out per fullReplyMinIntervalMs; a request past that gets an empty reply and the
    * asker tries again (it still holds its gap) with another peer or a little later.
    */
-  syncReply(peer: CausalContext): Uint8Array {
+  syncReply(peer: CausalContext, only?: ReadonlySet<ReplicaId>): Uint8Array {
     this.flushLocal()
     const now = this.nowMs()
     // A byte budget over all sync replies (token bucket, may go into debt by one reply):
@@ -327,9 +327,10 @@ export class AntiEntropy {
       this.hooks.fullReplyDeferred?.()
       return encodeSyncDeltas([])
     }
-    const deltas = this.deltasFor(peer)
+    const deltas = this.deltasFor(peer, only)
     let out: Uint8Array
     if (deltas) out = encodeSyncDeltas(deltas)
+    else if (only) return encodeSyncDeltas([]) // a targeted ask never costs a full state
     else if (now - this.lastFullReplyAt < this.L.fullReplyMinIntervalMs) {
       this.hooks.fullReplyDeferred?.()
       return encodeSyncDeltas([])
@@ -349,12 +350,12 @@ export class AntiEntropy {
    * stops at maxSyncReplyBytes: each origin's deltas are in order, so the peer applies
    * a prefix now and pulls the rest next time.
    */
-  private deltasFor(peer: CausalContext): Delta[] | null {
+  private deltasFor(peer: CausalContext, only?: ReadonlySet<ReplicaId>): Delta[] | null {
     const mine = this.rep.state.ctx
-    if (peer.replicas().length === 0 && this.rep.state.store.size > 0) return null
+    if (!only && peer.replicas().length === 0 && this.rep.state.store.size > 0) return null
     const ranges: Array<Array<{ delta: Delta; bytes: number }>> = []
     let unserved = false
-    for (const r of mine.replicas()) {
+    for (const r of only ?? mine.replicas()) {
       const theirs = peer.contiguous(r)
       const ours = mine.top(r)
       if (ours <= theirs) continue
@@ -367,7 +368,7 @@ export class AntiEntropy {
       else unserved = true
     }
     if (unserved && ranges.length === 0) return null
-    if (ranges.length > 0 && unseenEntries(this.rep.state, peer) > this.L.fullSyncThresholdEntries) return null
+    if (!only && ranges.length > 0 && unseenEntries(this.rep.state, peer) > this.L.fullSyncThresholdEntries) return null
     const out: Delta[] = []
     let bytes = 0
     for (const ds of ranges)
@@ -382,13 +383,19 @@ export class AntiEntropy {
     return out
   }
 
-  /** A sync request: our context plus the dots of held deltas, so the reply skips them. */
-  syncRequest(): Uint8Array {
+  /**
+   * A sync request: our context plus the dots of held deltas, so the reply skips them.
+   * With `origins`, it asks only about those (a gap asked of its origin): the reply is
+   * then the gap alone, never other origins' deltas or a full state.
+   */
+  syncRequest(origins?: ReplicaId[]): Uint8Array {
     this.flushLocal()
-    if (this.held.size === 0) return encodeDigest(Tag.SyncRequest, this.rep.state.ctx)
-    const ctx = this.rep.state.ctx.clone()
-    for (const d of this.held.deltas()) ctx.addRange(d.origin, d.lo, d.hi)
-    return encodeDigest(Tag.SyncRequest, ctx)
+    let ctx = this.rep.state.ctx
+    if (this.held.size > 0) {
+      ctx = ctx.clone()
+      for (const d of this.held.deltas()) ctx.addRange(d.origin, d.lo, d.hi)
+    }
+    return origins && origins.length > 0 ? encodeSyncRequestFor(ctx, origins) : encodeDigest(Tag.SyncRequest, ctx)
   }
 
   /** Applies a sync reply (or a push/pull payload); returns false if it was rejected. */
@@ -406,7 +413,7 @@ export class AntiEntropy {
     } else if (m.tag === Tag.SyncReplyFull || m.tag === Tag.Full) {
       if (this.mergeFull(m.state)) this.recordPeer(from, m.state.ctx.clone())
       this.wantSync = false
-    } else if (m.tag === Tag.Digest || m.tag === Tag.SyncRequest) {
+    } else if (m.tag === Tag.Digest || m.tag === Tag.SyncRequest || m.tag === Tag.SyncRequestFor) {
       this.recordPeer(from, m.ctx)
     } else if (m.tag === Tag.Delta) {
       this.receiveDelta(m.delta)

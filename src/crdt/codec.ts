@@ -23,6 +23,8 @@ export const Tag = {
   SyncReplyDeltas: 5,
   SyncReplyFull: 6,
   Snapshot: 7,
+  /** A SyncRequest about some origins only: [context, fold markers, origin replica ids]. */
+  SyncRequestFor: 8,
 } as const
 
 export interface CodecLimits {
@@ -40,6 +42,7 @@ export type Decoded =
   | { tag: typeof Tag.Digest; ctx: CausalContext }
   | { tag: typeof Tag.Full; state: CausalState }
   | { tag: typeof Tag.SyncRequest; ctx: CausalContext }
+  | { tag: typeof Tag.SyncRequestFor; ctx: CausalContext; origins: string[] }
   | { tag: typeof Tag.SyncReplyDeltas; deltas: Delta[] }
   | { tag: typeof Tag.SyncReplyFull; state: CausalState }
   | { tag: typeof Tag.Snapshot; replicaId: string; state: CausalState; folded: Array<[string, number, number]> }
@@ -66,6 +69,10 @@ export function encodeDigest(tag: typeof Tag.Digest | typeof Tag.SyncRequest, ct
   return cbor.encode([CRDT_PROTOCOL_VERSION, tag, [ctx.encode(), ctx.foldMarkers()]])
 }
 /** Full state: [context, entries, fold markers]. The markers let a joiner fold dead replicas the sender already folded. */
+/** A sync request that asks only about `origins` (a gap whose origin we ask directly). */
+export function encodeSyncRequestFor(ctx: CausalContext, origins: string[]): Uint8Array {
+  return cbor.encode([CRDT_PROTOCOL_VERSION, Tag.SyncRequestFor, [ctx.encode(), ctx.foldMarkers(), origins]])
+}
 export function encodeFull(tag: typeof Tag.Full | typeof Tag.SyncReplyFull, s: CausalState): Uint8Array {
   return cbor.encode([CRDT_PROTOCOL_VERSION, tag, [s.ctx.encode(), entriesOut(s.store), s.ctx.foldMarkers()]])
 }
@@ -177,15 +184,20 @@ export function decodeMessage(buf: Uint8Array, L: CodecLimits): DecodeResult {
       case Tag.Delta:
         return { ok: true, msg: { tag, delta: deltaIn(body, L) } }
       case Tag.Digest:
-      case Tag.SyncRequest: {
-        if (!Array.isArray(body) || body.length !== 2) fail('digest malformed')
-        const [c, f] = body as unknown[]
+      case Tag.SyncRequest:
+      case Tag.SyncRequestFor: {
+        const n = tag === Tag.SyncRequestFor ? 3 : 2
+        if (!Array.isArray(body) || body.length !== n) fail('digest malformed')
+        const [c, f, o] = body as unknown[]
         const ctx = ctxIn(c, L)
         for (const [r, m, at] of foldedIn(f, L)) {
           if (ctx.top(r) > 0) fail('fold marker for a replica still in the context')
           ctx.fold(r, m, at)
         }
-        return { ok: true, msg: { tag, ctx } }
+        if (tag !== Tag.SyncRequestFor) return { ok: true, msg: { tag, ctx } }
+        if (!Array.isArray(o) || o.length === 0 || o.length > L.maxReplicas) fail('bad origin list')
+        for (const x of o as unknown[]) if (typeof x !== 'string' || x.length === 0 || x.length > 256) fail('bad origin')
+        return { ok: true, msg: { tag, ctx, origins: o as string[] } }
       }
       case Tag.Full:
       case Tag.SyncReplyFull:

@@ -21,11 +21,12 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
   const urgentPulledAt = new Map<string, number>()
   const count = (direction: 'in' | 'out', kind: string, n: number) => rs.bytes?.inc({ direction, kind }, n)
 
-  const pull = (from: string) => {
+  /** Pulls what we lack from `from`; with `origins`, only those origins' deltas. */
+  const pull = (from: string, origins?: string[]) => {
     const req = rs.request
     if (!req || inflight.has(from) || inflight.size >= 8) return
     inflight.add(from)
-    const ask = rs.ae.syncRequest()
+    const ask = rs.ae.syncRequest(origins)
     count('out', 'sync', ask.byteLength)
     req(from, ask)
       .then((reply) => {
@@ -55,7 +56,7 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
         if (origin !== rs.nodeName && now - (urgentPulledAt.get(origin) ?? Number.NEGATIVE_INFINITY) >= rs.limits.urgentPullIntervalMs) {
           if (urgentPulledAt.size >= 1024) urgentPulledAt.clear()
           urgentPulledAt.set(origin, now)
-          pull(origin)
+          pull(origin, [got.delta.origin])
         }
       }
       // A delta held for an earlier one that never came blocks every later change of its
@@ -69,10 +70,12 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
         const now = clock.monotonic()
         if (now - lastGapPullAt >= rs.limits.heldPullIntervalMs) {
           lastGapPullAt = now
-          const origins = [...rs.ae.held.origins()].map(nodeOfReplica).filter((n) => n !== from && n !== rs.nodeName)
-          // Every other time the sender, in between the origins in turn.
+          const origins = [...rs.ae.held.origins()].filter((r) => nodeOfReplica(r) !== from && nodeOfReplica(r) !== rs.nodeName)
+          // Every other time the sender, in between the origins in turn (about themselves).
           const turn = gapTurn++
-          pull(origins.length > 0 && turn % 2 === 1 ? (origins[(turn >> 1) % origins.length] as string) : from)
+          const origin = origins.length > 0 && turn % 2 === 1 ? (origins[(turn >> 1) % origins.length] as string) : undefined
+          if (origin) pull(nodeOfReplica(origin), [origin])
+          else pull(from)
         }
       }
     },
@@ -91,9 +94,9 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
     },
     handleUserRequest(from, payload) {
       const r = decodeMessage(payload, rs.limits)
-      if (!r.ok || r.msg.tag !== Tag.SyncRequest) return new Uint8Array(0)
+      if (!r.ok || (r.msg.tag !== Tag.SyncRequest && r.msg.tag !== Tag.SyncRequestFor)) return new Uint8Array(0)
       rs.ae.recordPeer(from, r.msg.ctx)
-      const reply = rs.ae.syncReply(r.msg.ctx)
+      const reply = rs.ae.syncReply(r.msg.ctx, r.msg.tag === Tag.SyncRequestFor ? new Set(r.msg.origins) : undefined)
       count('out', 'sync', reply.byteLength)
       return reply
     },

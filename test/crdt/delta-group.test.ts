@@ -136,3 +136,32 @@ describe('sync reply budget', () => {
     expect(deltasIn(a.ae.syncReply(b.rep.state.ctx))).toBe(10)
   })
 })
+
+describe('targeted sync requests (a gap asked of its origin)', () => {
+  test('the reply carries only the named origins, never full state; malformed origin lists are rejected', async () => {
+    const { decodeMessage, Tag, encodeSyncRequestFor } = await import('../../src/crdt/codec.ts')
+    const { CausalContext } = await import('../../src/crdt/causal-context.ts')
+    const clock = new SimClock()
+    const a = mkReplica('a', clock, { localBatchMs: 0 }).rs
+    const c = mkReplica('c', clock, { localBatchMs: 0 }).rs
+    const relay = mkReplica('r', clock).rs
+    a.kvPut('ka', 1)
+    c.kvPut('kc', 1)
+    relay.ae.mergeFull({ ctx: a.rep.state.ctx.clone(), store: new Map(a.rep.state.store) })
+    relay.ae.mergeFull({ ctx: c.rep.state.ctx.clone(), store: new Map(c.rep.state.store) })
+    const fresh = new CausalContext() // knows nothing: an untargeted ask would get full state
+    const ask = decodeMessage(encodeSyncRequestFor(fresh, [a.replicaId]), relay.limits)
+    if (!ask.ok || ask.msg.tag !== Tag.SyncRequestFor) throw new Error('bad request')
+    expect(ask.msg.origins).toEqual([a.replicaId])
+    const reply = decodeMessage(relay.ae.syncReply(ask.msg.ctx, new Set(ask.msg.origins)), relay.limits)
+    // The relay got a's state by full merge, so its log has nothing to give: an empty answer, not full state.
+    expect(reply.ok && reply.msg.tag).toBe(Tag.SyncReplyDeltas)
+    const fromOrigin = decodeMessage(a.ae.syncReply(ask.msg.ctx, new Set(ask.msg.origins)), a.limits)
+    if (!fromOrigin.ok || fromOrigin.msg.tag !== Tag.SyncReplyDeltas) throw new Error('expected deltas')
+    expect(fromOrigin.msg.deltas.map((d) => d.origin)).toEqual([a.replicaId])
+    for (const bad of [[], [1], [''], ['x'.repeat(300)]]) {
+      const buf = (await import('../../src/codec/cbor-write.ts')).encodeCbor([1, Tag.SyncRequestFor, [fresh.encode(), [], bad]])
+      expect(decodeMessage(buf, a.limits).ok).toBe(false)
+    }
+  })
+})
