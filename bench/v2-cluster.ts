@@ -193,7 +193,8 @@ async function heckPhase(dir: string) {
   }
   for (const f of followers) f.abort()
   const missing = spreads.filter((x) => !Number.isFinite(x)).length
-  console.log(`status change visible on all ${AGENTS} (last agent's event − owner's event), ${spreads.length} changes: ${fmt(spreads)}${missing ? `; ${missing} not seen everywhere within 30 s` : ''}`)
+  const slow = spreads.filter((x) => Number.isFinite(x) && x > 1000).length
+  console.log(`status change visible on all ${AGENTS} (last agent's event − owner's event), ${spreads.length} changes: ${fmt(spreads)}; p90 ${Math.round(q(spreads, 0.9))} ms; ${slow} took over 1 s${missing ? `; ${missing} not seen everywhere within 30 s` : ''}`)
 
   // ---- SIGKILL of the busiest non-seed agent ----
   const own = (await get(agents[0] as Agent, '/v1/ownership')).ownership as Record<string, string[]>
