@@ -225,6 +225,26 @@ export class AntiEntropy {
     return true
   }
 
+  /**
+   * The replicas whose dots we lack before `d` is ready: its origin (an earlier delta
+   * missing) and, for a delta that removes others' entries (a takeover overwrites the
+   * former owner's record), those others. A gap is best asked of them.
+   */
+  waitingOn(d: Delta): ReplicaId[] {
+    const ctx = this.rep.state.ctx
+    const out: ReplicaId[] = []
+    if (ctx.contiguous(d.origin) < d.lo - 1) out.push(d.origin)
+    for (const [r, max, ex] of d.ctx.encode()) {
+      if (r === d.origin) continue
+      let lacking = false
+      for (let n = ctx.contiguous(r) + 1; n <= max && !lacking; n++) lacking = !ctx.has(r, n)
+      for (let i = 0; i + 1 < ex.length && !lacking; i += 2)
+        for (let n = ex[i] as number; n <= (ex[i + 1] as number) && !lacking; n++) lacking = !ctx.has(r, n)
+      if (lacking) out.push(r)
+    }
+    return out
+  }
+
   private apply(d: Delta, relayBytes?: Uint8Array): void {
     this.observeStamps(d)
     const changed = this.rep.applyDelta(d)

@@ -47,16 +47,19 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
     notifyMsg(from, payload) {
       count('in', 'delta', payload.byteLength)
       const got = rs.ae.receive(from, payload)
-      // A status change held behind a gap is the news people wait for: its origin (whose
-      // log has the few deltas in between) is asked at once, at most once per
-      // urgentPullIntervalMs per origin, not at the next gap-pull turn.
+      // A status change held behind a gap is the news people wait for: the replicas it waits
+      // on (its origin, and the former owner whose record a takeover overwrote) are asked at
+      // once about themselves, at most once per urgentPullIntervalMs each, not at the next
+      // gap-pull turn.
       if (got.result === 'held' && got.delta && rs.changesStatus(got.delta)) {
-        const origin = nodeOfReplica(got.delta.origin)
         const now = clock.monotonic()
-        if (origin !== rs.nodeName && now - (urgentPulledAt.get(origin) ?? Number.NEGATIVE_INFINITY) >= rs.limits.urgentPullIntervalMs) {
+        // Each replica it waits on is asked about itself (its own log has its deltas).
+        for (const r of rs.ae.waitingOn(got.delta).slice(0, 3)) {
+          const node = nodeOfReplica(r)
+          if (node === rs.nodeName || now - (urgentPulledAt.get(r) ?? Number.NEGATIVE_INFINITY) < rs.limits.urgentPullIntervalMs) continue
           if (urgentPulledAt.size >= 1024) urgentPulledAt.clear()
-          urgentPulledAt.set(origin, now)
-          pull(origin, [got.delta.origin])
+          urgentPulledAt.set(r, now)
+          pull(node, [r])
         }
       }
       // A delta held for an earlier one that never came blocks every later change of its

@@ -273,6 +273,36 @@ describe('gossip delegate', () => {
     expect(x.ae.held.size).toBe(0)
   })
 
+  test('a takeover held for the former owner\'s missing write is pulled from that former owner', async () => {
+    const clock = new SimClock()
+    const fromO: import('../../src/crdt/dot-store.ts').Delta[] = []
+    const fromP: import('../../src/crdt/dot-store.ts').Delta[] = []
+    const o = mkReplica('o', clock, { localBatchMs: 0 }, fromO).rs
+    const p = mkReplica('p', clock, { localBatchMs: 0 }, fromP).rs
+    const x = mkReplica('x', clock).rs
+    const peers: Record<string, ReplicatedState> = { o, p, x }
+    const asked: string[] = []
+    x.request = async (to, payload) => {
+      asked.push(to)
+      return peers[to]!.delegate().handleUserRequest!('x', payload)
+    }
+    const { encodeDelta } = await import('../../src/crdt/codec.ts')
+    const dx = x.delegate()
+    o.observe('t1', obs(1, 'healthy', 'o'))
+    dx.notifyMsg('o', encodeDelta(fromO[0]!))
+    p.ae.receiveDelta(fromO[0]!)
+    clock.advance(10)
+    o.observe('t1', { ...obs(1, 'healthy', 'o'), last: 3 }) // a refresh x never gets
+    p.ae.receiveDelta(fromO[1]!)
+    clock.advance(5000)
+    p.observe('t1', obs(2, 'unhealthy', 'p')) // p takes over: its delta removes o's latest dot
+    dx.notifyMsg('p', encodeDelta(fromP[0]!))
+    for (let i = 0; i < 20; i++) await Promise.resolve()
+    expect(asked).toContain('o')
+    expect(x.health('t1')?.status).toBe('unhealthy')
+    expect(hex(x.rep.state)).toBe(hex(p.rep.state))
+  })
+
   test('sync reply: deltas for what the digest lacks; full state for a new peer or past the log', () => {
     const clock = new SimClock()
     const a = mkReplica('a', clock, { maxLogPerOrigin: 4, localBatchMs: 0 }).rs
