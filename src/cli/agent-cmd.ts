@@ -25,6 +25,10 @@ import { VERSION } from '../version.ts'
 import { formatAddr, parseAddr, parseFlags } from './args.ts'
 import { UsageError } from './errors.ts'
 
+
+/** See NodeOptions.joinSettleMs. Longer merges more joins into one move; shorter hands a newcomer its share sooner. */
+const JOIN_SETTLE_MS = 3000
+
 export const AGENT_FLAGS = {
   name: { type: 'string' },
   bind: { type: 'string' },
@@ -195,6 +199,10 @@ export async function agentCommand(args: string[]): Promise<number> {
     log,
     history,
     maxConcurrentChecks: cfg.maxConcurrentChecks,
+    // Newcomers take their share of targets after 3 s without another join (HeckNode's
+    // joinSettleMs): a cold start of many agents moves each target once, not once per join.
+    joinSettleMs: JOIN_SETTLE_MS,
+    joining: cfg.join.length > 0 || cfg.retryJoin.length > 0,
   })
 
   let leaving: Promise<void> | undefined

@@ -45,7 +45,12 @@ test('an owner that was suspected and came back: its later status change reaches
     for (const a of set.agents) for (let i = 0; i < TARGETS; i++) if ((await statusOn(a, `t${i}`)) !== 'healthy') return false
     return true
   }, 30_000, 'all targets healthy on all nodes')
-  const map = (await set.get(set.agents[0] as Agent, '/v1/ownership')).ownership as Record<string, string[]>
+  // Newcomers take their share once joins have been quiet for a few seconds (joinSettleMs).
+  let map: Record<string, string[]> = {}
+  await eventually(async () => {
+    map = (await set.get(set.agents[0] as Agent, '/v1/ownership')).ownership as Record<string, string[]>
+    return Object.keys(map).some((n) => n !== 'a1')
+  }, 15_000, 'ownership spread beyond the seed')
   // Freeze a non-seed owner (the seed answers joins).
   const [name, list] = Object.entries(map).filter(([n]) => n !== 'a1').sort((a, b) => b[1].length - a[1].length)[0] as [string, string[]]
   const owner = set.agents.find((a) => a.name === name) as Agent

@@ -160,3 +160,75 @@ describe(`cluster simulation (SIM_SEED=${SEED})`, () => {
     expect(overlapMs).toBeLessThanOrEqual(1000)
   }, 60_000)
 })
+
+describe(`join settling (SIM_SEED=${SEED})`, () => {
+  test('newcomers take their share once joins have stopped for joinSettleMs: each target moves once, nothing unchecked', async () => {
+    const clock = new SimClock()
+    const cluster = new ScriptedCluster()
+    cluster.states.set('n1', 'alive')
+    const targets = parseTargetsText(
+      `defaults: {interval: 1s}\ntargets:\n${Array.from({ length: 60 }, (_, i) => `  - {id: t${i}, tcp: "h:${i + 1}"}`).join('\n')}`,
+      'sim.yaml',
+    ).targets
+    const probers: CountingProber[] = []
+    const states: ReplicatedState[] = []
+    const make = (name: string, joining: boolean) => {
+      const prober = new CountingProber(name, clock)
+      probers.push(prober)
+      const rs = new ReplicatedState({ replicaId: `${name}#1`, nodeName: name, clock })
+      states.push(rs)
+      const node = new HeckNode({
+        name,
+        clock,
+        rng: new SeededRng(`${SEED}/${name}`),
+        prober,
+        metrics: new Registry(),
+        log: silentLogger,
+        state: new ReplicatedStore(rs),
+        cluster: cluster.viewFor(),
+        joinSettleMs: 3000,
+        joining,
+      })
+      node.applyFile(targets)
+      return node
+    }
+    const run = async (ms: number) => {
+      for (let t = 0; t < ms; t += 100) {
+        clock.advance(100)
+        for (let i = 0; i < 5; i++) await Promise.resolve()
+        if (t % 500 === 0)
+          for (const a of states) for (const b of states) if (a !== b) b.delegate().mergeRemoteState(a.nodeName, a.delegate().localState(false), false)
+      }
+    }
+    const nodes = [make('n1', false)]
+    await run(2000)
+    for (const name of ['n2', 'n3', 'n4']) {
+      cluster.set(name, 'alive') // joins one after another, 1 s apart
+      nodes.push(make(name, true))
+      await run(1000)
+    }
+    const lastJoin = clock.monotonic() - 1000
+    await run(8000)
+    const all = probers.flatMap((p) => p.log).sort((a, b) => a.at - b.at)
+    // Until the joins have been quiet for 3 s, the seed alone checks.
+    expect(new Set(all.filter((c) => c.at < lastJoin + 2900).map((c) => c.node))).toEqual(new Set(['n1']))
+    // Afterwards every node has a share and each target has one checker.
+    const late = all.filter((c) => c.at >= lastJoin + 5000)
+    expect(new Set(late.map((c) => c.node)).size).toBe(4)
+    const checkerOf = new Map<string, Set<string>>()
+    for (const c of late) (checkerOf.get(c.id) ?? checkerOf.set(c.id, new Set()).get(c.id))?.add(c.node)
+    expect(checkerOf.size).toBe(60)
+    for (const who of checkerOf.values()) expect(who.size).toBe(1)
+    // Each target changed checker at most once, and was checked every second throughout.
+    for (let i = 0; i < 60; i++) {
+      const seq = all.filter((c) => c.id === `t${i}`)
+      let moves = 0
+      for (let j = 1; j < seq.length; j++) {
+        if (seq[j]!.node !== seq[j - 1]!.node) moves++
+        expect(seq[j]!.at - seq[j - 1]!.at).toBeLessThanOrEqual(1300) // interval + first check of a taken-over target + steps
+      }
+      expect(moves).toBeLessThanOrEqual(1)
+    }
+    for (const n of nodes) await n.stop()
+  })
+})
