@@ -12,6 +12,20 @@ function sync(a: ReplicatedState, b: ReplicatedState) {
 }
 const obs = (term: number, status: string, owner: string) => ({ status, since: 1, last: 2, term, owner })
 
+/** Wires `me`'s sync requests to `peers` in memory; returns the list of whom it asked. */
+function wireRequests(me: ReplicatedState, peers: Record<string, ReplicatedState>): string[] {
+  const asked: string[] = []
+  me.request = async (to, payload) => {
+    asked.push(to)
+    return peers[to]!.delegate().handleUserRequest!(me.nodeName, payload)
+  }
+  return asked
+}
+/** Lets the in-memory request promises settle. */
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await Promise.resolve()
+}
+
 describe('target registry (AWOR map with per-contributor entries)', () => {
   test("a node dropping a target from its file removes only its own contribution", () => {
     const clock = new SimClock()
@@ -222,13 +236,7 @@ describe('gossip delegate', () => {
     const a = mkReplica('a', clock, { localBatchMs: 0 }, captured).rs
     const r = mkReplica('r', clock).rs
     const x = mkReplica('x', clock).rs
-    const peers: Record<string, ReplicatedState> = { a, r, x }
-    const asked: string[] = []
-    for (const rs of [a, r, x])
-      rs.request = async (to, payload) => {
-        if (rs === x) asked.push(to)
-        return peers[to]!.delegate().handleUserRequest!(rs.nodeName, payload)
-      }
+    const asked = wireRequests(x, { a, r, x })
     a.kvPut('k1', 1)
     a.kvPut('k2', 2)
     // The relay r never saw the first delta; x gets the second one from r, so it must hold it.
@@ -236,12 +244,12 @@ describe('gossip delegate', () => {
     const dx = x.delegate()
     dx.notifyMsg('r', encodeDelta(captured[1]!))
     expect(x.ae.held.size).toBe(1)
-    for (let i = 0; i < 20; i++) await Promise.resolve()
+    await settle()
     expect(asked).toEqual(['r']) // the sender first: it cannot help
     expect(x.ae.held.size).toBe(1)
     clock.advance(x.limits.heldPullIntervalMs)
     dx.notifyMsg('r', encodeDelta(captured[1]!)) // a retransmit: still held, time to pull again
-    for (let i = 0; i < 20; i++) await Promise.resolve()
+    await settle()
     expect(asked).toEqual(['r', 'a'])
     expect(x.ae.held.size).toBe(0)
     expect(x.kvGet('k1')).toEqual([1])
@@ -253,12 +261,7 @@ describe('gossip delegate', () => {
     const captured: import('../../src/crdt/dot-store.ts').Delta[] = []
     const a = mkReplica('a', clock, { localBatchMs: 0 }, captured).rs
     const x = mkReplica('x', clock).rs
-    const peers: Record<string, ReplicatedState> = { a, x }
-    const asked: string[] = []
-    x.request = async (to, payload) => {
-      asked.push(to)
-      return peers[to]!.delegate().handleUserRequest!('x', payload)
-    }
+    const asked = wireRequests(x, { a, x })
     const { encodeDelta } = await import('../../src/crdt/codec.ts')
     const dx = x.delegate()
     a.observe('t1', obs(1, 'healthy', 'a'))
@@ -267,7 +270,7 @@ describe('gossip delegate', () => {
     a.observe('t2', obs(1, 'healthy', 'a')) // lost on the way to x
     a.observe('t1', obs(1, 'unhealthy', 'a'))
     dx.notifyMsg('r', encodeDelta(captured[2]!)) // relayed by r, who cannot help
-    for (let i = 0; i < 20; i++) await Promise.resolve()
+    await settle()
     expect(asked).toContain('a')
     expect(x.health('t1')?.status).toBe('unhealthy')
     expect(x.ae.held.size).toBe(0)
@@ -280,12 +283,7 @@ describe('gossip delegate', () => {
     const o = mkReplica('o', clock, { localBatchMs: 0 }, fromO).rs
     const p = mkReplica('p', clock, { localBatchMs: 0 }, fromP).rs
     const x = mkReplica('x', clock).rs
-    const peers: Record<string, ReplicatedState> = { o, p, x }
-    const asked: string[] = []
-    x.request = async (to, payload) => {
-      asked.push(to)
-      return peers[to]!.delegate().handleUserRequest!('x', payload)
-    }
+    const asked = wireRequests(x, { o, p, x })
     const { encodeDelta } = await import('../../src/crdt/codec.ts')
     const dx = x.delegate()
     o.observe('t1', obs(1, 'healthy', 'o'))
@@ -297,7 +295,7 @@ describe('gossip delegate', () => {
     clock.advance(5000)
     p.observe('t1', obs(2, 'unhealthy', 'p')) // p takes over: its delta removes o's latest dot
     dx.notifyMsg('p', encodeDelta(fromP[0]!))
-    for (let i = 0; i < 20; i++) await Promise.resolve()
+    await settle()
     expect(asked).toContain('o')
     expect(x.health('t1')?.status).toBe('unhealthy')
     expect(hex(x.rep.state)).toBe(hex(p.rep.state))

@@ -11,7 +11,7 @@ import type { Target } from '../../src/config/types.ts'
 import { ReplicatedState } from '../../src/crdt/replicated-state.ts'
 import { Registry } from '../../src/metrics/registry.ts'
 import type { ClusterView } from '../../src/node/cluster-view.ts'
-import { HeckNode } from '../../src/node/node.ts'
+import { HeckNode, type NodeOptions } from '../../src/node/node.ts'
 import { ReplicatedStore } from '../../src/node/replicated-store.ts'
 import type { MemberState } from '../../src/node/types.ts'
 import type { Prober, ProbeOutcome } from '../../src/poller/prober.ts'
@@ -50,6 +50,25 @@ class CountingProber implements Prober {
   }
 }
 
+/** One simulated node: replicated state, a counting prober, membership from `cluster`. */
+function simNode(name: string, clock: SimClock, cluster: ScriptedCluster, targets: Target[], extra: Partial<NodeOptions> = {}) {
+  const rs = new ReplicatedState({ replicaId: `${name}#1`, nodeName: name, clock })
+  const prober = new CountingProber(name, clock)
+  const node = new HeckNode({
+    name,
+    clock,
+    rng: new SeededRng(`${SEED}/${name}`),
+    prober,
+    metrics: new Registry(),
+    log: silentLogger,
+    state: new ReplicatedStore(rs),
+    cluster: cluster.viewFor(),
+    ...extra,
+  })
+  node.applyFile(targets)
+  return { node, rs, prober }
+}
+
 function build(names: string[], targetCount: number) {
   const clock = new SimClock()
   const cluster = new ScriptedCluster()
@@ -59,22 +78,7 @@ function build(names: string[], targetCount: number) {
     'sim.yaml',
   ).targets
   const nodes = new Map<string, { node: HeckNode; rs: ReplicatedState; prober: CountingProber; up: boolean }>()
-  for (const name of names) {
-    const rs = new ReplicatedState({ replicaId: `${name}#1`, nodeName: name, clock })
-    const prober = new CountingProber(name, clock)
-    const node = new HeckNode({
-      name,
-      clock,
-      rng: new SeededRng(`${SEED}/${name}`),
-      prober,
-      metrics: new Registry(),
-      log: silentLogger,
-      state: new ReplicatedStore(rs),
-      cluster: cluster.viewFor(),
-    })
-    node.applyFile(targets)
-    nodes.set(name, { node, rs, prober, up: true })
-  }
+  for (const name of names) nodes.set(name, { ...simNode(name, clock, cluster, targets), up: true })
   /** Full push/pull between every pair of reachable, running nodes. */
   const sync = (cut: Set<string> = new Set()) => {
     const live = [...nodes].filter(([n, x]) => x.up && !cut.has(n))
@@ -173,23 +177,9 @@ describe(`join settling (SIM_SEED=${SEED})`, () => {
     const probers: CountingProber[] = []
     const states: ReplicatedState[] = []
     const make = (name: string, joining: boolean) => {
-      const prober = new CountingProber(name, clock)
+      const { node, rs, prober } = simNode(name, clock, cluster, targets, { joinSettleMs: 3000, joining })
       probers.push(prober)
-      const rs = new ReplicatedState({ replicaId: `${name}#1`, nodeName: name, clock })
       states.push(rs)
-      const node = new HeckNode({
-        name,
-        clock,
-        rng: new SeededRng(`${SEED}/${name}`),
-        prober,
-        metrics: new Registry(),
-        log: silentLogger,
-        state: new ReplicatedStore(rs),
-        cluster: cluster.viewFor(),
-        joinSettleMs: 3000,
-        joining,
-      })
-      node.applyFile(targets)
       return node
     }
     const run = async (ms: number) => {
