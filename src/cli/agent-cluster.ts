@@ -79,7 +79,9 @@ export async function startCluster(cfg: AgentConfig, deps: { metrics: Registry; 
     retryIntervalMs: cfg.retryIntervalMs,
     profile: cfg.profile,
     keys: cfg.keys,
-    meta: { http: formatAddr(httpHost, cfg.http.port), version: VERSION },
+    // `boot` tells this run from a previous one under the same name (HeckNode joinSettleMs:
+    // a node restarted before anyone saw it gone is still an owner and must not wait).
+    meta: { http: formatAddr(httpHost, cfg.http.port), version: VERSION, boot: Date.now().toString(36) },
     delegate: rs.delegate(),
     metrics,
     log: (level, msg, fields) => log(level, msg, fields as Record<string, unknown> | undefined),

@@ -231,7 +231,24 @@ export abstract class SwimState {
   }
 
   /** Merges a peer's full state. A remote `dead` becomes a local suspicion (memberlist), not a verdict. */
+  /**
+   * How the last full-state exchange showed this node, as its peer knew it: alive or
+   * suspect means the cluster never lost it (a quick restart), dead or left means it
+   * did, undefined means the peer had never heard of it. A peer merges our state before
+   * it replies, so an entry that is exactly ours (same incarnation and metadata) is our
+   * own echo, not knowledge; a previous run differs in incarnation or in metadata (the
+   * agent puts its start time there).
+   */
+  peerViewOfSelf?: MemberState
+
   mergeStates(states: PushState[]): void {
+    // Noted before anything is applied: listeners that hear of the first member learn it too.
+    for (const s of states) {
+      const st = STATES[s.state]
+      if (s.node !== this.name || !st) continue
+      const echo = st === 'alive' && s.inc <= this.inc && JSON.stringify(s.meta) === JSON.stringify(this.meta)
+      if (!echo) this.peerViewOfSelf = st
+    }
     for (const s of states) {
       const st = STATES[s.state]
       if (st === 'alive') this.applyAlive({ t: MsgTag.Alive, inc: s.inc, node: s.node, addr: s.addr, meta: s.meta })

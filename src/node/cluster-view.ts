@@ -9,6 +9,11 @@ export interface ClusterView {
   /** Every known member, this node included, with its state as this node sees it. */
   members(): Array<Omit<MemberView, 'owned'>>
   onChange(fn: () => void): () => void
+  /**
+   * Optional: whether the cluster already counted this node as a member when it joined
+   * (it restarted before anyone saw it gone). Such a node takes its share at once.
+   */
+  knownBeforeJoin?(): boolean
 }
 
 export class SoloCluster implements ClusterView {

@@ -220,7 +220,11 @@ export class HeckNode {
       if (live.length > 1) {
         this.metOthers = true
         arrived = true
-        if (this.opts.joining) this.pendingOwners.add(this.name)
+        // A node the cluster never saw gone (a quick restart) is still an owner in everyone's
+        // table: waiting would leave its targets to nobody. A newcomer waits, as they do for it.
+        if (this.opts.joining) {
+          if (!this.cluster.knownBeforeJoin?.()) this.pendingOwners.add(this.name)
+        }
         else for (const n of live) if (n !== this.name) this.pendingOwners.add(n)
       }
     } else if (!this.admitting) {

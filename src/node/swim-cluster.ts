@@ -27,6 +27,11 @@ export class SwimCluster implements ClusterView {
     }))
   }
 
+  knownBeforeJoin(): boolean {
+    const seen = this.m.peerViewOfSelf()
+    return seen === 'alive' || seen === 'suspect'
+  }
+
   onChange(fn: () => void): () => void {
     this.fns.add(fn)
     return () => this.fns.delete(fn)

@@ -47,6 +47,8 @@ export interface MembershipHandle {
   members(): MemberInfo[]
   on(event: 'change', fn: (m: MemberInfo, prev?: string) => void): void
   localHealthScore(): number
+  /** How the last push/pull peer saw this node (SwimState.peerViewOfSelf). */
+  peerViewOfSelf(): MemberState | undefined
   userRequest(toName: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array>
   leave(timeoutMs: number): Promise<void>
   shutdown(): Promise<void>
@@ -160,6 +162,7 @@ export async function startMembership(opts: MembershipOptions): Promise<Membersh
     members: () => node.list(),
     on: (_event, fn) => node.onChange(fn),
     localHealthScore: () => node.health,
+    peerViewOfSelf: () => node.peerViewOfSelf,
     userRequest: (to, payload, timeoutMs) => node.userRequest(to, payload, timeoutMs),
     leave: async (timeoutMs) => {
       if (stopped) return

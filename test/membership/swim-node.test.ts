@@ -102,6 +102,27 @@ describe('SWIM core', () => {
     void again.join([c.node(0).addr], 1000)
     expect(await c.runUntil(() => c.converged(), 10_000)).toBeGreaterThanOrEqual(0)
     expect(again.inc).toBeGreaterThan(0)
+    expect(again.peerViewOfSelf).toBe('dead') // the cluster saw it gone: a newcomer for ownership
+  })
+
+  test('a join tells the node how the cluster saw it: unknown when new, alive after a quick restart', async () => {
+    const c = await cluster(6)
+    const fresh = c.addNode('n9', '10.0.9.9:7946')
+    fresh.start()
+    void fresh.join([c.node(0).addr], 1000)
+    expect(await c.runUntil(() => c.converged(), 10_000)).toBeGreaterThanOrEqual(0)
+    expect(fresh.peerViewOfSelf).toBeUndefined()
+    // n3 crashes and is back within a fraction of the detection time.
+    const addr = c.node(3).addr
+    c.crash(3)
+    await c.run(200)
+    c.nodes.splice(3, 1)
+    c.crashed.delete('n3')
+    const again = c.addNode('n3', addr, { meta: { http: '10.0.0.3:8080', boot: 'second' } })
+    again.start()
+    void again.join([c.node(0).addr], 1000)
+    expect(await c.runUntil(() => again.peerViewOfSelf !== undefined, 5_000, 5)).toBeGreaterThanOrEqual(0)
+    expect(again.peerViewOfSelf).toBe('alive')
   })
 
   test('dead members are reaped after reapAfterMs', async () => {

@@ -222,3 +222,43 @@ describe(`join settling (SIM_SEED=${SEED})`, () => {
     for (const n of nodes) await n.stop()
   })
 })
+
+describe(`quick restart (SIM_SEED=${SEED})`, () => {
+  test('a node back before anyone saw it gone takes its targets at once: no gap while settling', async () => {
+    const clock = new SimClock()
+    const cluster = new ScriptedCluster()
+    for (const n of ['n1', 'n2', 'n3']) cluster.states.set(n, 'alive')
+    const targets = parseTargetsText(
+      `defaults: {interval: 1s}\ntargets:\n${Array.from({ length: 60 }, (_, i) => `  - {id: t${i}, tcp: "h:${i + 1}"}`).join('\n')}`,
+      'sim.yaml',
+    ).targets
+    const parts = ['n1', 'n2', 'n3'].map((n) => simNode(n, clock, cluster, targets, { joinSettleMs: 3000, joining: n !== 'n1' }))
+    const run = async (ms: number) => {
+      for (let t = 0; t < ms; t += 100) {
+        clock.advance(100)
+        for (let i = 0; i < 5; i++) await Promise.resolve()
+        if (t % 500 === 0)
+          for (const a of parts) for (const b of parts) if (a !== b) b.rs.delegate().mergeRemoteState(a.node.name, a.rs.delegate().localState(false), false)
+      }
+    }
+    await run(8000)
+    const n2targets = new Set(parts[1]!.node.ownershipMap().n2 ?? [])
+    expect(n2targets.size).toBeGreaterThan(5)
+    // n2 dies and is back 300 ms later; membership never marked it anything but alive.
+    await parts[1]!.node.stop()
+    await run(300)
+    const view = cluster.viewFor()
+    const back = simNode('n2', clock, cluster, targets, { joinSettleMs: 3000, joining: true, cluster: { ...view, knownBeforeJoin: () => true } })
+    back.rs.ae.mergeFull(parts[0]!.rs.rep.state)
+    parts[1] = back
+    const restartAt = clock.monotonic()
+    await run(6000)
+    const checks = parts.flatMap((p) => p.prober.log).filter((c) => n2targets.has(c.id) && c.at >= restartAt - 1500)
+    for (const id of n2targets) {
+      const times = checks.filter((c) => c.id === id).map((c) => c.at).sort((a, b) => a - b)
+      for (let j = 1; j < times.length; j++) expect(times[j]! - times[j - 1]!).toBeLessThanOrEqual(2000)
+      expect(times.length).toBeGreaterThan(4)
+    }
+    for (const p of parts) await p.node.stop()
+  })
+})
