@@ -347,16 +347,17 @@ export class AntiEntropy {
       this.hooks.fullReplyDeferred?.()
       return encodeSyncDeltas([])
     }
-    const deltas = this.deltasFor(peer, only)
+    const { deltas, needFull } = this.deltasFor(peer, only)
     let out: Uint8Array
-    if (deltas) out = encodeSyncDeltas(deltas)
-    else if (only) return encodeSyncDeltas([]) // a targeted ask never costs a full state
-    else if (now - this.lastFullReplyAt < this.L.fullReplyMinIntervalMs) {
-      this.hooks.fullReplyDeferred?.()
-      return encodeSyncDeltas([])
-    } else {
+    const fullAllowed = !only && now - this.lastFullReplyAt >= this.L.fullReplyMinIntervalMs
+    if (needFull && fullAllowed) {
       this.lastFullReplyAt = now
       out = this.fullState(Tag.SyncReplyFull)
+    } else {
+      // A targeted ask never costs a full state; a full state that must wait leaves the
+      // asker with what the log can give now (it still holds its gap and asks again).
+      if (needFull && !only) this.hooks.fullReplyDeferred?.()
+      out = encodeSyncDeltas(deltas)
     }
     this.syncTokens -= out.byteLength
     return out
@@ -365,42 +366,40 @@ export class AntiEntropy {
   private syncTokensAt = 0
 
   /**
-   * The logged deltas `peer` lacks, or null when only full state will do. Deltas whose
-   * every dot the peer already has (it holds them for a gap) are left out, and a reply
-   * stops at maxSyncReplyBytes: each origin's deltas are in order, so the peer applies
-   * a prefix now and pulls the rest next time.
+   * The logged deltas `peer` lacks, and whether only a full state would do: the peer is
+   * new, lacks too much, or lacks some origin's deltas our log no longer reaches (no
+   * partial answer ever covers those: a peer stuck behind such a gap would otherwise get
+   * the other origins' news forever and never its gap). Deltas whose every dot the peer
+   * already has (it holds them for a gap) are left out, and the deltas stop at
+   * maxSyncReplyBytes: each origin's are in order, so the peer applies a prefix now and
+   * pulls the rest next time.
    */
-  private deltasFor(peer: CausalContext, only?: ReadonlySet<ReplicaId>): Delta[] | null {
+  private deltasFor(peer: CausalContext, only?: ReadonlySet<ReplicaId>): { deltas: Delta[]; needFull: boolean } {
     const mine = this.rep.state.ctx
-    if (!only && peer.replicas().length === 0 && this.rep.state.store.size > 0) return null
+    let needFull = !only && peer.replicas().length === 0 && this.rep.state.store.size > 0
     const ranges: Array<Array<{ delta: Delta; bytes: number }>> = []
-    let unserved = false
     for (const r of only ?? mine.replicas()) {
       const theirs = peer.contiguous(r)
       const ours = mine.top(r)
       if (ours <= theirs) continue
-      // The log is gapless per origin and rangeSized() checks it covers theirs..ours. An
-      // origin our log does not reach back for is skipped, not answered with full state:
-      // the asker applies the rest and pulls that origin again, from whoever it asks next
-      // (the origin itself logs its own deltas). Full state only when we help with nothing.
+      // The log is gapless per origin and rangeSized() checks it covers theirs..ours.
       const ds = this.log.rangeSized(r, theirs, ours)
       if (ds) ranges.push(ds)
-      else unserved = true
+      else needFull = true
     }
-    if (unserved && ranges.length === 0) return null
-    if (!only && ranges.length > 0 && unseenEntries(this.rep.state, peer) > this.L.fullSyncThresholdEntries) return null
-    const out: Delta[] = []
+    if (!only && ranges.length > 0 && unseenEntries(this.rep.state, peer) > this.L.fullSyncThresholdEntries) needFull = true
+    const deltas: Delta[] = []
     let bytes = 0
     for (const ds of ranges)
       for (const { delta, bytes: b } of ds) {
         let covered = true
         for (let n = delta.lo; n <= delta.hi && covered; n++) covered = peer.has(delta.origin, n)
         if (covered) continue
-        if (bytes + b > this.L.maxSyncReplyBytes && out.length > 0) break
+        if (bytes + b > this.L.maxSyncReplyBytes && deltas.length > 0) break
         bytes += b
-        out.push(delta)
+        deltas.push(delta)
       }
-    return out
+    return { deltas, needFull }
   }
 
   /**

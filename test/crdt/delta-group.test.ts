@@ -165,3 +165,31 @@ describe('targeted sync requests (a gap asked of its origin)', () => {
     }
   })
 })
+
+describe('a gap no log reaches', () => {
+  test('gets a full state even while other origins have news the log could give (else the asker stays stuck)', async () => {
+    const { decodeMessage, Tag } = await import('../../src/crdt/codec.ts')
+    const clock = new SimClock()
+    const capA: import('../../src/crdt/dot-store.ts').Delta[] = []
+    const capB: import('../../src/crdt/dot-store.ts').Delta[] = []
+    const a = mkReplica('a', clock, { localBatchMs: 0 }, capA).rs
+    const b = mkReplica('b', clock, { localBatchMs: 0 }, capB).rs
+    const relay = mkReplica('r', clock, { maxLogPerOrigin: 2 }).rs
+    const x = mkReplica('x', clock).rs
+    for (let i = 0; i < 6; i++) a.kvPut(`a${i}`, i)
+    b.kvPut('b0', 0)
+    for (const d of capA) relay.ae.receiveDelta(d) // relay's log keeps only a's last 2
+    relay.ae.receiveDelta(capB[0]!)
+    x.ae.receiveDelta(capA[0]!) // x has a's first; lacks a's 2..4, which no log reaches now
+    b.kvPut('b1', 1)
+    relay.ae.receiveDelta(capB[1]!)
+    x.ae.receiveDelta(capB[0]!)
+    const r = decodeMessage(relay.ae.syncReply(x.rep.state.ctx), relay.limits)
+    expect(r.ok && r.msg.tag).toBe(Tag.SyncReplyFull)
+    if (r.ok) x.ae.applyMessage('r', relay.ae.fullState(Tag.SyncReplyFull))
+    expect(x.kvGet('a3')).toEqual([3])
+    // Within the full-state interval the same ask gets what the log can give, not nothing.
+    const again = decodeMessage(relay.ae.syncReply(mkReplica('y', clock).rs.rep.state.ctx), relay.limits)
+    expect(again.ok && again.msg.tag).toBe(Tag.SyncReplyDeltas)
+  })
+})
