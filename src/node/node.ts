@@ -220,12 +220,12 @@ export class HeckNode {
       if (live.length > 1) {
         this.metOthers = true
         arrived = true
-        // A node the cluster never saw gone (a quick restart) is still an owner in everyone's
-        // table: waiting would leave its targets to nobody. A newcomer waits, as they do for it.
-        if (this.opts.joining) {
-          if (!this.cluster.knownBeforeJoin?.()) this.pendingOwners.add(this.name)
-        }
-        else for (const n of live) if (n !== this.name) this.pendingOwners.add(n)
+        // A joiner waits for itself, as the others do for it, unless the cluster never saw it
+        // gone (a quick restart): it is still an owner in everyone's table, and waiting would
+        // leave its targets to nobody. A node without seeds waits for the members it meets.
+        if (!this.opts.joining) {
+          for (const n of live) if (n !== this.name) this.pendingOwners.add(n)
+        } else if (!this.cluster.knownBeforeJoin?.()) this.pendingOwners.add(this.name)
       }
     } else if (!this.admitting) {
       const current = new Set(this.memberKey.split('\n'))
