@@ -86,9 +86,10 @@ export interface SwimConfig {
    * one packet each (memberlist: gossipNodes, one packet each). Beyond the first
    * gossipNodes, a member gets a packet only while the previous one came out nearly full.
    * lan 4, local 4, wan 2. One packet per member caps a node at gossipNodes × 1000 /
-   * gossipIntervalMs packets/s (15 on lan); the replicated state of 16 agents × 10,000
-   * targets needed about 40, and the overflow became causal gaps. More drains a backlog
-   * faster; it costs nothing while the queue is short.
+   * gossipIntervalMs packets/s (15 on lan); by our estimate the replicated state of 16
+   * agents × 10,000 targets needs about 40 (refreshes and takeovers, 8 sends per delta per
+   * node), and the overflow became causal gaps. More drains a backlog faster; it costs
+   * nothing while the queue is short.
    */
   gossipPacketsPerNode: number
   /** Members sent to per gossip round. lan 3, local 3, wan 4. More fan-out spreads faster. */
