@@ -214,15 +214,7 @@ export class AntiEntropy {
    * carries it would then look like a duplicate and be skipped.
    */
   private ready(d: Delta): boolean {
-    const ctx = this.rep.state.ctx
-    if (ctx.contiguous(d.origin) < d.lo - 1) return false
-    for (const [r, max, ex] of d.ctx.encode()) {
-      if (r === d.origin) continue
-      for (let n = ctx.contiguous(r) + 1; n <= max; n++) if (!ctx.has(r, n)) return false
-      for (let i = 0; i + 1 < ex.length; i += 2)
-        for (let n = ex[i] as number; n <= (ex[i + 1] as number); n++) if (!ctx.has(r, n)) return false
-    }
-    return true
+    return this.lacking(d).next().done === true
   }
 
   /**
@@ -231,18 +223,21 @@ export class AntiEntropy {
    * former owner's record), those others. A gap is best asked of them.
    */
   waitingOn(d: Delta): ReplicaId[] {
+    return [...this.lacking(d)]
+  }
+
+  /** Yields each replica `d` waits on, lazily, so readiness stops at the first. */
+  private *lacking(d: Delta): Generator<ReplicaId> {
     const ctx = this.rep.state.ctx
-    const out: ReplicaId[] = []
-    if (ctx.contiguous(d.origin) < d.lo - 1) out.push(d.origin)
+    if (ctx.contiguous(d.origin) < d.lo - 1) yield d.origin
     for (const [r, max, ex] of d.ctx.encode()) {
       if (r === d.origin) continue
-      let lacking = false
-      for (let n = ctx.contiguous(r) + 1; n <= max && !lacking; n++) lacking = !ctx.has(r, n)
-      for (let i = 0; i + 1 < ex.length && !lacking; i += 2)
-        for (let n = ex[i] as number; n <= (ex[i + 1] as number) && !lacking; n++) lacking = !ctx.has(r, n)
-      if (lacking) out.push(r)
+      let lacks = false
+      for (let n = ctx.contiguous(r) + 1; n <= max && !lacks; n++) lacks = !ctx.has(r, n)
+      for (let i = 0; i + 1 < ex.length && !lacks; i += 2)
+        for (let n = ex[i] as number; n <= (ex[i + 1] as number) && !lacks; n++) lacks = !ctx.has(r, n)
+      if (lacks) yield r
     }
-    return out
   }
 
   private apply(d: Delta, relayBytes?: Uint8Array): void {
