@@ -31,8 +31,8 @@ export interface AntiEntropyHooks {
   ownFuture?(): void
   /** A folded replica's dots beyond its fold arrived: revive its context entry. */
   revived?(r: ReplicaId): void
-  /** A full-state sync reply was deferred (rate limit); for metrics. */
-  fullReplyDeferred?(): void
+  /** A sync reply was cut short: the byte budget was spent, or a full state had to wait. For metrics. */
+  syncDeferred?(reason: 'budget' | 'full'): void
   /** Runs `fn` in `ms` (the Clock seam); without it local deltas ship one by one. */
   schedule?(ms: number, fn: () => void): void
 }
@@ -123,7 +123,6 @@ export class AntiEntropy {
     return this.queue.take(overheadBytes, limitBytes)
   }
 
-  /** A raw piggybacked message from a peer. */
   /** A raw piggybacked message from a peer; the delta (if it decoded) and what became of it. */
   receive(from: string, buf: Uint8Array): { result: DeltaResult; delta?: Delta } {
     void from
@@ -183,12 +182,7 @@ export class AntiEntropy {
       return 'rejected'
     }
     const have = ctx.contiguous(d.origin)
-    let covered = d.hi <= have
-    if (!covered) {
-      covered = true
-      for (let n = d.lo; n <= d.hi && covered; n++) covered = ctx.has(d.origin, n)
-    }
-    if (covered) {
+    if (coveredBy(ctx, d)) {
       this.hooks.count('duplicate')
       return 'duplicate'
     }
@@ -322,6 +316,9 @@ export class AntiEntropy {
   }
 
   private lastFullReplyAt = Number.NEGATIVE_INFINITY
+  /** The sync-reply byte budget (token bucket) and when it was last topped up. */
+  private syncTokens = Number.POSITIVE_INFINITY
+  private syncTokensAt = 0
 
   /**
    * Exactly what a peer with context `peer` lacks: logged deltas in causal order, or
@@ -339,7 +336,7 @@ export class AntiEntropy {
     this.syncTokens = Math.min(rate, this.syncTokens + ((now - this.syncTokensAt) * rate) / 1000)
     this.syncTokensAt = now
     if (this.syncTokens <= 0) {
-      this.hooks.fullReplyDeferred?.()
+      this.hooks.syncDeferred?.('budget')
       return encodeSyncDeltas([])
     }
     const { deltas, needFull } = this.deltasFor(peer, only)
@@ -351,14 +348,12 @@ export class AntiEntropy {
     } else {
       // A targeted ask never costs a full state; a full state that must wait leaves the
       // asker with what the log can give now (it still holds its gap and asks again).
-      if (needFull && !only) this.hooks.fullReplyDeferred?.()
+      if (needFull && !only) this.hooks.syncDeferred?.('full')
       out = encodeSyncDeltas(deltas)
     }
     this.syncTokens -= out.byteLength
     return out
   }
-  private syncTokens = Number.POSITIVE_INFINITY
-  private syncTokensAt = 0
 
   /**
    * The logged deltas `peer` lacks, and whether only a full state would do: the peer is
@@ -387,9 +382,7 @@ export class AntiEntropy {
     let bytes = 0
     for (const ds of ranges)
       for (const { delta, bytes: b } of ds) {
-        let covered = true
-        for (let n = delta.lo; n <= delta.hi && covered; n++) covered = peer.has(delta.origin, n)
-        if (covered) continue
+        if (coveredBy(peer, delta)) continue
         if (bytes + b > this.L.maxSyncReplyBytes && deltas.length > 0) break
         bytes += b
         deltas.push(delta)
@@ -442,4 +435,11 @@ export class AntiEntropy {
     this.log.forget(r)
     this.held.forget(r)
   }
+}
+
+/** True when every dot of `d`'s range is in `ctx` (a duplicate, or something a peer already holds). */
+function coveredBy(ctx: CausalContext, d: Delta): boolean {
+  if (d.hi <= ctx.contiguous(d.origin)) return true
+  for (let n = d.lo; n <= d.hi; n++) if (!ctx.has(d.origin, n)) return false
+  return true
 }

@@ -98,7 +98,7 @@ export class ReplicatedState {
     if (m) {
       this.deltas = m.counter('heck_gossip_deltas_total', 'Remote CRDT deltas by result: applied, held (causal gap), rejected (bad or unsafe), duplicate.')
       this.bytes = m.counter('heck_crdt_bytes_total', 'Replicated-state payload bytes by direction (in, out) and kind (delta, sync, state); part of heck_gossip_bytes_total, which membership counts whole.')
-      this.deferred = m.counter('heck_crdt_full_sync_deferred_total', 'Full-state sync replies deferred by the rate limit (fullReplyMinIntervalMs); the asker retries.')
+      this.deferred = m.counter('heck_crdt_sync_deferred_total', 'Sync replies cut short, by reason: budget (maxSyncReplyBytesPerS spent, empty reply) or full (a full state had to wait for fullReplyMinIntervalMs). The asker retries.')
       m.gauge('heck_crdt_context_replicas', 'Replica entries in the causal context (metadata size).').collect(() => [[undefined, this.rep.state.ctx.entries]])
       m.gauge('heck_crdt_held_deltas', 'Deltas held for a causal gap.').collect(() => [[undefined, this.ae.held.size]])
       m.gauge('heck_crdt_broadcast_queue', 'Deltas waiting to be piggybacked.').collect(() => [[undefined, this.ae.queue.length]])
@@ -114,7 +114,7 @@ export class ReplicatedState {
         ownFuture: () => this.reincarnate(),
         revived: (r) => this.rep.state.ctx.revive(r),
         schedule: (ms, fn) => void opts.clock.after(ms, fn),
-        fullReplyDeferred: () => this.deferred?.inc(),
+        syncDeferred: (reason) => this.deferred?.inc({ reason }),
       },
       () => opts.clock.monotonic(),
     )
