@@ -53,7 +53,6 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
       // gap-pull turn.
       if (got.result === 'held' && got.delta && rs.changesStatus(got.delta)) {
         const now = clock.monotonic()
-        // Each replica it waits on is asked about itself (its own log has its deltas).
         for (const r of rs.ae.waitingOn(got.delta).slice(0, 3)) {
           const node = nodeOfReplica(r)
           if (node === rs.nodeName || now - (urgentPulledAt.get(r) ?? Number.NEGATIVE_INFINITY) < rs.limits.urgentPullIntervalMs) continue
