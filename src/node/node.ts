@@ -98,12 +98,11 @@ export class HeckNode {
   private readonly replicas: number
   private memberStates = new Map<string, MemberState>()
   private memberKey = ''
-  /** Live members not yet owners (joinSettleMs), and the timer that admits them. */
+  /** Members that take part in ownership, live members not yet admitted (joinSettleMs), and the timer that admits them. */
+  private readonly settled = new Set<string>()
   private pendingOwners = new Set<string>()
   private settleCancel?: () => void
   private metOthers = false
-  /** Set while the settle timer admits the newcomers (they are not new any more). */
-  private admitting = false
   /** The owners and which of them are alive, as of the last re-plan. */
   private checkKey: string | undefined
   /** Targets this node checks now, with the ownership term it writes under. */
@@ -115,6 +114,7 @@ export class HeckNode {
 
   constructor(private readonly opts: NodeOptions) {
     this.name = opts.name
+    this.settled.add(opts.name)
     this.clock = opts.clock
     this.log = opts.log
     this.history = opts.history
@@ -214,42 +214,40 @@ export class HeckNode {
     const settle = this.opts.joinSettleMs ?? 0
     if (settle <= 0) return live
     const liveSet = new Set(live)
-    for (const p of this.pendingOwners) if (!liveSet.has(p)) this.pendingOwners.delete(p)
-    let arrived = false
-    if (!this.metOthers) {
-      if (live.length > 1) {
-        this.metOthers = true
-        arrived = true
-        // A joiner waits for itself, as the others do for it, unless the cluster never saw it
-        // gone (a quick restart): it is still an owner in everyone's table, and waiting would
-        // leave its targets to nobody. A node without seeds waits for the members it meets.
-        if (!this.opts.joining) {
-          for (const n of live) if (n !== this.name) this.pendingOwners.add(n)
-        } else if (!this.cluster.knownBeforeJoin?.()) this.pendingOwners.add(this.name)
+    // Departures apply at once; a member back later is a newcomer again.
+    for (const n of this.settled) if (!liveSet.has(n)) this.settled.delete(n)
+    for (const n of this.pendingOwners) if (!liveSet.has(n)) this.pendingOwners.delete(n)
+    const firstMeeting = !this.metOthers && live.length > 1
+    if (firstMeeting) {
+      this.metOthers = true
+      // A joiner waits for itself, as the others do for it, unless the cluster never saw it
+      // gone (a quick restart): it is still an owner in everyone's table, and waiting would
+      // leave its targets to nobody. A node without seeds waits for the members it meets.
+      if (this.opts.joining && !this.cluster.knownBeforeJoin?.()) {
+        this.settled.delete(this.name)
+        this.pendingOwners.add(this.name)
       }
-    } else if (!this.admitting) {
-      const current = new Set(this.memberKey.split('\n'))
-      for (const n of live)
-        if (!current.has(n) && !this.pendingOwners.has(n)) {
-          this.pendingOwners.add(n)
-          arrived = true
-        }
+    }
+    let arrived = firstMeeting && this.pendingOwners.has(this.name)
+    for (const n of live) {
+      if (this.settled.has(n) || this.pendingOwners.has(n)) continue
+      if (firstMeeting && this.opts.joining) this.settled.add(n) // the cluster it joins owns at once
+      else {
+        this.pendingOwners.add(n)
+        arrived = true
+      }
     }
     if (arrived) {
       this.settleCancel?.()
       this.settleCancel = this.clock.after(settle, () => {
         this.settleCancel = undefined
         if (this.stopped || this.pendingOwners.size === 0) return
+        for (const n of this.pendingOwners) this.settled.add(n)
         this.pendingOwners.clear()
-        this.admitting = true
-        try {
-          this.refreshMembers()
-        } finally {
-          this.admitting = false
-        }
+        this.refreshMembers()
       })
     }
-    const owners = live.filter((n) => !this.pendingOwners.has(n))
+    const owners = live.filter((n) => this.settled.has(n))
     return owners.length > 0 ? owners : live
   }
 
