@@ -163,7 +163,7 @@ export class ReplicatedState {
     for (const id of have.keys()) if (!want.has(id)) ops.push((b) => this.dropContribution(b, contributor, id))
     // One write per target: local deltas are grouped by count and bytes into deltas that
     // fit a gossip packet (AntiEntropy.local); fixed chunks of keys did not always fit.
-    for (const op of ops) this.write((b) => op(b))
+    for (const op of ops) this.write(op)
     return ops.length
   }
 

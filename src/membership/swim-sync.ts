@@ -16,14 +16,14 @@ export function gossipRound(s: Swim): void {
   const extra = Math.max(1, c.gossipPacketsPerNode)
   const targets = s.randomMembers(c.gossipNodes * extra, (m) => m.state === 'alive' || m.state === 'suspect' || now - m.sinceMs < c.gossipToTheDeadMs)
   const budget = c.packetLimitBytes - s.codec.envelopeOverheadBytes
-  for (let i = 0; i < targets.length; i++) {
+  for (const [i, target] of targets.entries()) {
     const msgs = s.takeBroadcasts(budget)
     if (msgs.length === 0) return
     let used = 0
     for (const m of msgs) used += m.length + MESSAGE_OVERHEAD_BYTES
     for (const pkt of s.codec.packAll(msgs, c.packetLimitBytes)) {
       s.stats.bytesOut += pkt.length
-      s.transport.sendPacket((targets[i] as { addr: string }).addr, pkt)
+      s.transport.sendPacket(target.addr, pkt)
     }
     // memberlist's round is one packet to each of gossipNodes members. Beyond those, only
     // a backlog (a packet that came out nearly full) earns more members this round.
