@@ -181,57 +181,69 @@ export class AntiEntropy {
       this.reject(err)
       return 'rejected'
     }
-    const have = ctx.contiguous(d.origin)
     if (coveredBy(ctx, d)) {
       this.hooks.count('duplicate')
       return 'duplicate'
     }
-    if (!this.ready(d)) {
-      if (d.lo - have > this.L.maxHoldGap) {
-        this.reject('delta too far ahead of its origin (from the future)')
-        this.wantSync = true
-        return 'rejected'
-      }
-      if (this.held.hold(d)) this.wantSync = true
+    // Counters far beyond what we hold of the origin are not believed (and would make our
+    // context too ragged to send): rejected, and the gap is pulled instead.
+    if (d.lo - ctx.contiguous(d.origin) > this.L.maxHoldGap) {
+      this.reject('delta too far ahead of its origin (from the future)')
+      this.wantSync = true
+      return 'rejected'
+    }
+    const needs = this.missing(d)
+    if (needs.length > 0) {
+      if (this.held.hold(d, needs)) this.wantSync = true
       this.hooks.count('held')
       return 'held'
     }
     this.apply(d, relayBytes)
-    this.releaseHeld()
+    this.release([d])
     return 'applied'
   }
 
   /**
-   * Causal readiness: every earlier counter of the origin is here, and so is every
-   * other dot the delta removes. The second half matters: joining a removal of a
-   * dot we have not seen would record that dot as seen, and the delta that
-   * carries it would then look like a duplicate and be skipped.
+   * Causal readiness, per dot rather than per origin: a delta is joined once every dot it
+   * removes is here (its origin's earlier write of the same key, a former owner's record).
+   * Joining a removal of a dot we have not seen would record that dot as seen, and the
+   * delta that carries it would then look like a duplicate and be skipped, with whatever
+   * it removed. An origin's unrelated earlier deltas are not waited for: a status change
+   * must not queue behind a start-up's thousands of ownership writes still on their way.
+   * Joins of a delta-state CRDT commute, so applying deltas in any order that respects
+   * these dependencies reaches the same state (Almeida et al. 2018, §7 names per-origin
+   * FIFO as one sufficient condition; what the proof uses is that removed dots are seen).
+   * Returns the missing dots (up to MAX_NEEDS; a delta still short after they come is
+   * looked at again); empty when `d` is ready or is already covered.
    */
-  private ready(d: Delta): boolean {
-    return this.lacking(d).next().done === true
+  private missing(d: Delta): Array<[ReplicaId, number]> {
+    const ctx = this.rep.state.ctx
+    const out: Array<[ReplicaId, number]> = []
+    if (coveredBy(ctx, d)) return out
+    const scan = (r: ReplicaId, lo: number, hi: number) => {
+      for (let n = Math.max(lo, ctx.contiguous(r) + 1); n <= hi && out.length < MAX_NEEDS; n++) {
+        if (r === d.origin && n >= d.lo && n <= d.hi) {
+          n = d.hi
+          continue
+        }
+        if (!ctx.has(r, n)) out.push([r, n])
+      }
+    }
+    for (const [r, max, ex] of d.ctx.encode()) {
+      scan(r, 1, max)
+      for (let i = 0; i + 1 < ex.length; i += 2) scan(r, ex[i] as number, ex[i + 1] as number)
+      if (out.length >= MAX_NEEDS) break
+    }
+    return out
   }
 
   /**
-   * The replicas whose dots we lack before `d` is ready: its origin (an earlier delta
+   * The replicas whose dots `d` waits for: its origin (an earlier write of the same key
    * missing) and, for a delta that removes others' entries (a takeover overwrites the
    * former owner's record), those others. A gap is best asked of them.
    */
   waitingOn(d: Delta): ReplicaId[] {
-    return [...this.lacking(d)]
-  }
-
-  /** Yields each replica `d` waits on, lazily, so readiness stops at the first. */
-  private *lacking(d: Delta): Generator<ReplicaId> {
-    const ctx = this.rep.state.ctx
-    if (ctx.contiguous(d.origin) < d.lo - 1) yield d.origin
-    for (const [r, max, ex] of d.ctx.encode()) {
-      if (r === d.origin) continue
-      let lacks = false
-      for (let n = ctx.contiguous(r) + 1; n <= max && !lacks; n++) lacks = !ctx.has(r, n)
-      for (let i = 0; i + 1 < ex.length && !lacks; i += 2)
-        for (let n = ex[i] as number; n <= (ex[i + 1] as number) && !lacks; n++) lacks = !ctx.has(r, n)
-      if (lacks) yield r
-    }
+    return [...new Set(this.missing(d).map(([r]) => r))]
   }
 
   private apply(d: Delta, relayBytes?: Uint8Array): void {
@@ -244,16 +256,32 @@ export class AntiEntropy {
     if (changed.size > 0) this.hooks.changed(changed)
   }
 
-  private releaseHeld(): void {
+  /** Joins the held deltas that the just-joined `joined` release, and those they release in turn. */
+  private release(joined: Delta[]): void {
     const ctx = this.rep.state.ctx
-    for (;;) {
-      const ready = this.held.takeReady((d) => this.ready(d))
-      if (ready.length === 0) return
-      for (const d of ready) {
-        if (d.hi <= ctx.contiguous(d.origin)) this.hooks.count('duplicate')
-        else this.apply(d, encodeDelta(d))
+    const missing = (h: Delta) => this.missing(h)
+    for (let x = joined.pop(); x; x = joined.pop())
+      for (const d of this.held.arrived(x.origin, x.lo, x.hi, missing)) {
+        if (coveredBy(ctx, d)) this.hooks.count('duplicate')
+        else {
+          this.apply(d, encodeDelta(d))
+          joined.push(d)
+        }
+      }
+  }
+
+  /** Rechecks everything held: a full state or a fold made many dots seen at once. */
+  private releaseAll(): void {
+    const ctx = this.rep.state.ctx
+    const joined: Delta[] = []
+    for (const d of this.held.takeReady((h) => this.missing(h)).sort((a, b) => a.lo - b.lo)) {
+      if (coveredBy(ctx, d)) this.hooks.count('duplicate')
+      else {
+        this.apply(d, encodeDelta(d))
+        joined.push(d)
       }
     }
+    this.release(joined)
   }
 
   /** Joins a full state (join sync, or a peer too far ahead). Returns false if rejected. */
@@ -277,7 +305,7 @@ export class AntiEntropy {
         mine.fold(r, upTo, s.ctx.foldedTime(r))
         this.forget(r)
       }
-    this.releaseHeld()
+    this.releaseAll()
     return true
   }
 
@@ -357,25 +385,34 @@ export class AntiEntropy {
 
   /**
    * The logged deltas `peer` lacks, and whether only a full state would do: the peer is
-   * new, lacks too much, or lacks some origin's deltas our log no longer reaches (no
-   * partial answer ever covers those: a peer stuck behind such a gap would otherwise get
-   * the other origins' news forever and never its gap). Deltas whose every dot the peer
-   * already has (it holds them for a gap) are left out, and the deltas stop at
-   * maxSyncReplyBytes: each origin's are in order, so the peer applies a prefix now and
-   * pulls the rest next time.
+   * new, lacks too much, or lacks dots of ours that no logged delta carries (the log no
+   * longer reaches back, or they came in a full state; no partial answer ever covers
+   * those: a peer stuck behind such a gap would otherwise get other news forever and
+   * never its gap). Deltas whose every dot the peer already has (it holds them for a
+   * gap) are left out, and the deltas stop at maxSyncReplyBytes: the peer joins what it
+   * got and pulls the rest next time.
    */
   private deltasFor(peer: CausalContext, only?: ReadonlySet<ReplicaId>): { deltas: Delta[]; needFull: boolean } {
     const mine = this.rep.state.ctx
     let needFull = !only && peer.replicas().length === 0 && this.rep.state.store.size > 0
+    // Some dot in lo..hi of r that we hold and the peer lacks (so only a full state carries it).
+    const unlogged = (r: ReplicaId, lo: number, hi: number) => {
+      for (let n = lo; n <= hi; n++) if (mine.has(r, n) && !peer.has(r, n)) return true
+      return false
+    }
     const ranges: Array<Array<{ delta: Delta; bytes: number }>> = []
     for (const r of only ?? mine.replicas()) {
       const theirs = peer.contiguous(r)
       const ours = mine.top(r)
       if (ours <= theirs) continue
-      // The log is gapless per origin and rangeSized() checks it covers theirs..ours.
-      const ds = this.log.rangeSized(r, theirs, ours)
-      if (ds) ranges.push(ds)
-      else needFull = true
+      const ds = this.log.since(r, theirs)
+      let next = theirs + 1
+      for (const { delta } of ds) {
+        if (!needFull && delta.lo > next && unlogged(r, next, delta.lo - 1)) needFull = true
+        next = delta.hi + 1
+      }
+      if (!needFull && next <= ours && unlogged(r, next, ours)) needFull = true
+      if (ds.length > 0) ranges.push(ds)
     }
     if (!only && ranges.length > 0 && unseenEntries(this.rep.state, peer) > this.L.fullSyncThresholdEntries) needFull = true
     const deltas: Delta[] = []
@@ -431,11 +468,16 @@ export class AntiEntropy {
     return m
   }
 
+  /** Forgets a folded replica's log and held deltas; deltas that waited for its (now folded) dots go ahead. */
   forget(r: ReplicaId): void {
     this.log.forget(r)
     this.held.forget(r)
+    this.releaseAll()
   }
 }
+
+/** Dots a held delta is indexed under at most; it is looked at again when they come. */
+const MAX_NEEDS = 64
 
 /** True when every dot of `d`'s range is in `ctx` (a duplicate, or something a peer already holds). */
 function coveredBy(ctx: CausalContext, d: Delta): boolean {

@@ -26,9 +26,11 @@ export interface CrdtLimits extends CodecLimits {
    */
   maxHeldDeltas: number
   /**
-   * A delta whose first counter is further than this beyond what we have is "from the
-   * future": rejected, not held. Default 16384: an origin that takes over thousands of
-   * targets mints that many counters within seconds.
+   * A delta whose first counter is further than this beyond what we have contiguously of
+   * its origin is "from the future": rejected, not joined or held. Default 16384: an
+   * origin that takes over thousands of targets mints that many counters within seconds.
+   * It also bounds how ragged a context gets (deltas join out of counter order), so keep
+   * maxExceptionRanges at least half of it.
    */
   maxHoldGap: number
   /**
@@ -99,7 +101,7 @@ export const defaultCrdtLimits: CrdtLimits = {
   // Full states travel on the TCP push/pull: 10,000 targets is ~1.5 MB.
   maxMessageBytes: 16 * 1024 * 1024,
   maxReplicas: 4096,
-  maxExceptionRanges: 1024,
+  maxExceptionRanges: 16_384,
   // Counters stay safe integers with room to spare.
   maxCounter: 2 ** 48,
   maxKeysPerMessage: 200_000,

@@ -142,7 +142,10 @@ export class ReplicatedStore extends ChangeSource implements StateStore {
     return this.healthCache.get(id)
   }
 
+  /** Health of defined targets: deltas join per key, so a record may arrive before its target's definition. */
   allHealth(): HealthRecord[] {
-    return [...this.healthCache.values()]
+    const out: HealthRecord[] = []
+    for (const rec of this.healthCache.values()) if (this.defs.has(rec.id)) out.push(rec)
+    return out
   }
 }

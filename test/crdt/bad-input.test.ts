@@ -77,9 +77,9 @@ describe('bad deltas', () => {
     const small = mkReplica('s', new SimClock(), { maxHeldDeltas: 3 })
     for (let i = 0; i < 20; i++) peer.rs.kvPut('k', i)
     const ds: Delta[] = []
-    // Everything but the first: all wait on a gap that never fills.
-    const src = mkReplica('q', new SimClock(), undefined, ds)
-    for (let i = 0; i < 10; i++) src.rs.kvPut(`k${i}`, i)
+    // Everything but the first write of one key: each waits for the one before, which never comes.
+    const src = mkReplica('q', new SimClock(), { localBatchMs: 0 }, ds)
+    for (let i = 0; i < 10; i++) src.rs.kvPut('k', i)
     for (const d of ds.slice(1)) small.rs.ae.receiveDelta(d)
     expect(small.rs.ae.held.size).toBe(3)
     expect(small.rs.ae.wantSync).toBe(true)

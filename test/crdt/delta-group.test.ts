@@ -83,9 +83,11 @@ describe('sync replies', () => {
     const captured: import('../../src/crdt/dot-store.ts').Delta[] = []
     const a = mkReplica('a', clock, { localBatchMs: 0 }, captured).rs
     const b = mkReplica('b', clock).rs
-    for (let i = 0; i < 20; i++) a.kvPut(`k${i}`, i)
+    // Ten keys written twice: each second write removes the first, so it waits for it.
+    for (let i = 0; i < 20; i++) a.kvPut(`k${i % 10}`, i)
     for (const d of captured.slice(0, 5)) expect(b.ae.receiveDelta(d)).toBe('applied')
-    for (const d of captured.slice(10)) expect(b.ae.receiveDelta(d)).toBe('held')
+    for (const d of captured.slice(10, 15)) expect(b.ae.receiveDelta(d)).toBe('applied') // k0..k4: their first writes are here
+    for (const d of captured.slice(15)) expect(b.ae.receiveDelta(d)).toBe('held') // k5..k9: theirs are not
     const ask = decodeMessage(b.ae.syncRequest(), b.limits)
     if (!ask.ok || ask.msg.tag !== Tag.SyncRequest) throw new Error('bad request')
     const reply = decodeMessage(a.ae.syncReply(ask.msg.ctx), a.limits)

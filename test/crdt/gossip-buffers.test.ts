@@ -51,31 +51,46 @@ describe('bounded buffers', () => {
     expect(ms).toBeLessThan(2000) // generous on a shared machine; about 5 ms here
   })
 
-  test('delta log: per-origin and byte caps; ranges answered only when the log reaches back far enough', () => {
+  test('delta log: per-origin and byte caps; deltas kept in counter order whatever order they came in', () => {
     const log = new DeltaLog(5, 1000)
     for (let n = 1; n <= 20; n++) log.add(delta('a', n), 10)
-    expect(log.range('a', 15, 20)?.map((d) => d.lo)).toEqual([16, 17, 18, 19, 20])
-    expect(log.range('a', 10, 20)).toBeNull()
+    expect(log.since('a', 15).map((l) => l.delta.lo)).toEqual([16, 17, 18, 19, 20])
+    expect(log.since('a', 10).map((l) => l.delta.lo)).toEqual([16, 17, 18, 19, 20]) // 11..15 evicted: the caller sees the hole
+    log.add(delta('a', 18), 10) // logged already
+    expect(log.since('a', 0).length).toBe(5)
     for (let n = 1; n <= 200; n++) log.add(delta(`o${n}`, 1), 10)
     expect(log.bytes).toBeLessThanOrEqual(1000)
-    log.add(delta('a', 40), 10) // a gap: the log for 'a' restarts
-    expect(log.range('a', 39, 40)?.length).toBe(1)
-    expect(log.range('a', 19, 40)).toBeNull()
+    const out = new DeltaLog(10, 10_000)
+    for (const lo of [9, 3, 6, 12]) out.add(delta('b', lo, lo + 2), 10) // out of order, with holes
+    expect(out.since('b', 0).map((l) => l.delta.lo)).toEqual([3, 6, 9, 12])
+    expect(out.since('b', 7).map((l) => l.delta.lo)).toEqual([6, 9, 12]) // 6..8 still carries 8
+    expect(out.since('b', 8).map((l) => l.delta.lo)).toEqual([9, 12])
+    expect(out.since('b', 14)).toEqual([])
   })
 
-  test('held deltas: capped, oldest dropped first, released when ready', () => {
+  test('held deltas: capped, oldest dropped first, released by the dots they wait for', () => {
     const h = new HeldDeltas(3)
-    expect(h.hold(delta('a', 5))).toBe(false)
-    h.hold(delta('a', 6))
-    h.hold(delta('a', 7))
-    expect(h.hold(delta('a', 8))).toBe(true)
+    const none = () => [] as Array<[string, number]>
+    expect(h.hold(delta('a', 5), [['a', 4]])).toBe(false)
+    h.hold(delta('a', 6), [['a', 2]])
+    h.hold(delta('b', 9), [['a', 4], ['c', 1]])
+    expect(h.hold(delta('a', 8), [['a', 7]])).toBe(true) // full: a:5, the oldest, goes
     expect(h.size).toBe(3)
-    // Readiness is per-origin order: a later delta waits for the first held one.
-    expect(h.takeReady((d) => d.lo >= 7).map((d) => d.lo)).toEqual([])
-    expect(h.takeReady((d) => d.lo <= 7).map((d) => d.lo)).toEqual([6, 7])
+    expect(h.holds('c')).toBe(true) // awaited
+    expect([...h.awaited()].sort()).toEqual(['a', 'c'])
+    // a:4 arrives: only b:9 waited for it, and it still lacks c:1.
+    const lacksC = (d: Delta) => (d.origin === 'b' ? ([['c', 1]] as Array<[string, number]>) : [['x', 1]] as Array<[string, number]>)
+    expect(h.arrived('a', 4, 4, lacksC)).toEqual([])
+    expect(h.arrived('c', 1, 1, none).map((d) => d.lo)).toEqual([9])
+    expect(h.arrived('a', 1, 3, none).map((d) => d.lo)).toEqual([6]) // a range covering a:2
+    expect(h.arrived('a', 100, 200, none)).toEqual([]) // nobody waits there
     expect(h.size).toBe(1)
-    expect(h.holds('a')).toBe(true)
-    h.forget('a')
+    expect(h.takeReady(none).map((d) => d.lo)).toEqual([8])
     expect(h.size).toBe(0)
+    expect([...h.awaited()]).toEqual([])
+    h.hold(delta('q', 3), [['q', 1]])
+    h.forget('q')
+    expect(h.size).toBe(0)
+    expect(h.holds('q')).toBe(false)
   })
 })

@@ -238,8 +238,8 @@ describe('gossip delegate', () => {
     const x = mkReplica('x', clock).rs
     const asked = wireRequests(x, { a, r, x })
     a.kvPut('k1', 1)
-    a.kvPut('k2', 2)
-    // The relay r never saw the first delta; x gets the second one from r, so it must hold it.
+    a.kvPut('k1', 2)
+    // The relay r never saw the first delta; x gets the second one (which removes the first) from r, so it must hold it.
     const { encodeDelta } = await import('../../src/crdt/codec.ts')
     const dx = x.delegate()
     dx.notifyMsg('r', encodeDelta(captured[1]!))
@@ -252,11 +252,11 @@ describe('gossip delegate', () => {
     await settle()
     expect(asked).toEqual(['r', 'a'])
     expect(x.ae.held.size).toBe(0)
-    expect(x.kvGet('k1')).toEqual([1])
+    expect(x.kvGet('k1')).toEqual([2])
     expect(hex(x.rep.state)).toBe(hex(a.rep.state))
   })
 
-  test('a status change held behind a gap is pulled from its origin at once', async () => {
+  test('a status change held for its target\'s missing earlier write is pulled from its origin at once', async () => {
     const clock = new SimClock()
     const captured: import('../../src/crdt/dot-store.ts').Delta[] = []
     const a = mkReplica('a', clock, { localBatchMs: 0 }, captured).rs
@@ -267,13 +267,30 @@ describe('gossip delegate', () => {
     a.observe('t1', obs(1, 'healthy', 'a'))
     dx.notifyMsg('a', encodeDelta(captured[0]!))
     clock.advance(5000) // the ordinary gap pull is due again, so it must not be what helps below
-    a.observe('t2', obs(1, 'healthy', 'a')) // lost on the way to x
-    a.observe('t1', obs(1, 'unhealthy', 'a'))
+    a.observe('t1', { ...obs(1, 'healthy', 'a'), last: 3 }) // a refresh, lost on the way to x
+    a.observe('t1', obs(1, 'unhealthy', 'a')) // removes the refresh: x must wait for it
     dx.notifyMsg('r', encodeDelta(captured[2]!)) // relayed by r, who cannot help
     await settle()
     expect(asked).toContain('a')
     expect(x.health('t1')?.status).toBe('unhealthy')
     expect(x.ae.held.size).toBe(0)
+  })
+
+  test('a status change does not wait for its origin\'s unrelated deltas', async () => {
+    const clock = new SimClock()
+    const captured: import('../../src/crdt/dot-store.ts').Delta[] = []
+    const a = mkReplica('a', clock, { localBatchMs: 0 }, captured).rs
+    const x = mkReplica('x', clock).rs
+    a.observe('t1', obs(1, 'healthy', 'a'))
+    expect(x.ae.receiveDelta(captured[0]!)).toBe('applied')
+    for (let i = 0; i < 50; i++) a.putTarget('file', `u${i}`, { i }) // a start-up's writes, all lost on the way to x
+    a.observe('t1', obs(1, 'unhealthy', 'a'))
+    expect(x.ae.receiveDelta(captured.at(-1)!)).toBe('applied')
+    expect(x.health('t1')?.status).toBe('unhealthy')
+    // The lost deltas still arrive later, in any order, and the states agree.
+    for (const d of captured.slice(1, -1).reverse()) expect(x.ae.receiveDelta(d)).toBe('applied')
+    expect(hex(x.rep.state)).toBe(hex(a.rep.state))
+    expect(x.rep.state.ctx.exceptionCount()).toBe(0)
   })
 
   test('a takeover held for the former owner\'s missing write is pulled from that former owner', async () => {
@@ -314,9 +331,9 @@ describe('gossip delegate', () => {
     expect(m?.tag).toBe(Tag.SyncReplyDeltas)
     expect(m?.tag === Tag.SyncReplyDeltas && m.deltas.length).toBe(1)
     for (let i = 0; i < 10; i++) a.putTarget('api', `u${i}`, {})
-    // Past the log: full state, but not twice within fullReplyMinIntervalMs.
+    // Past the log: full state, but not twice within fullReplyMinIntervalMs; meanwhile what the log holds.
     const early = b.ae.applyMessage('a', a.ae.syncReply(b.rep.state.ctx))
-    expect(early?.tag === Tag.SyncReplyDeltas && early.deltas.length).toBe(0)
+    expect(early?.tag === Tag.SyncReplyDeltas && early.deltas.map((d) => d.lo)).toEqual([9, 10, 11, 12])
     clock.advance(a.limits.fullReplyMinIntervalMs)
     expect(b.ae.applyMessage('a', a.ae.syncReply(b.rep.state.ctx))?.tag).toBe(Tag.SyncReplyFull)
     expect(hex(a.rep.state)).toBe(hex(b.rep.state))
