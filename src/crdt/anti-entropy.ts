@@ -309,6 +309,17 @@ export class AntiEntropy {
     return true
   }
 
+  /**
+   * Replicas whose dots we know we lack: those held deltas wait for, and those with a
+   * hole in our context (a later delta of theirs was joined, an earlier one has not come).
+   * Deltas join out of counter order, so a lost one shows only as such a hole.
+   */
+  gaps(): Set<ReplicaId> {
+    const out = new Set(this.held.awaited())
+    for (const r of this.rep.state.ctx.holes()) out.add(r)
+    return out
+  }
+
   // ---- digests and sync ----
 
   digest(tag: typeof Tag.Digest | typeof Tag.SyncRequest = Tag.Digest): Uint8Array {

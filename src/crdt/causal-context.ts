@@ -101,6 +101,11 @@ export class CausalContext {
     return [...out].sort()
   }
 
+  /** Replicas with dots seen beyond a hole: some earlier dot of theirs has not arrived. */
+  holes(): IterableIterator<ReplicaId> {
+    return this.cloud.keys()
+  }
+
   /** Number of dots held as exceptions (outside the contiguous prefixes). */
   exceptionCount(): number {
     let c = 0

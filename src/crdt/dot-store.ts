@@ -11,9 +11,12 @@
  * deliver deltas in causal (per-origin FIFO) order.
  *
  * Concrete types (the registry AWOR map, the health register map, the plain KV
- * map) are read-time views over this one store, under key prefixes.
+ * map) are read-time views over this one store, under key prefixes. Register
+ * keys (health-map.ts) join differently: the greatest value wins and contexts
+ * play no part, so their writes remove nothing and depend on nothing.
  */
 import { CausalContext, type ReplicaId } from './causal-context.ts'
+import { compareRegister, isRegisterKey } from './health-map.ts'
 
 export interface Entry {
   r: ReplicaId
@@ -77,6 +80,17 @@ function joinEntries(a: Entry[], b: Entry[], sCtx: CausalContext, oCtx: CausalCo
   return out
 }
 
+/** The join of a register key: the greatest entry of either side; returns `a` itself when it already is that. */
+function joinRegister(a: Entry[], b: Entry[]): Entry[] {
+  let best: Entry | undefined
+  for (const e of a) if (!best || compareRegister(e, best) > 0) best = e
+  for (const e of b) if (!best || compareRegister(e, best) > 0) best = e
+  if (!best) return a
+  const only = a.length === 1 ? (a[0] as Entry) : undefined
+  if (only && only.r === best.r && only.n === best.n) return a
+  return [best]
+}
+
 /**
  * Joins `o` into `s` in place and returns the keys whose entries changed.
  * With `full`, every key of both sides is visited (o is a full state); otherwise
@@ -88,7 +102,8 @@ export function joinInto(s: CausalState, o: CausalState, full: boolean): Set<str
   const none: Entry[] = []
   const one = (k: string) => {
     const a = s.store.get(k) ?? none
-    const out = joinEntries(a, o.store.get(k) ?? none, s.ctx, o.ctx)
+    const b = o.store.get(k) ?? none
+    const out = isRegisterKey(k) ? joinRegister(a, b) : joinEntries(a, b, s.ctx, o.ctx)
     if (out === a) return
     changed.add(k)
     if (out.length === 0) s.store.delete(k)

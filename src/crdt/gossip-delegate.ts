@@ -61,18 +61,19 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
           pull(node, [r])
         }
       }
-      // A delta held for a dot that never came (an earlier write of its key) stays stuck.
-      // Waiting for the periodic push/pull (30 s on lan) leaves them stuck that long;
-      // pulling on every held delta floods a 16-node cluster with syncs. So, at most once per
-      // heldPullIntervalMs while anything is held: ask the sender or, every other time, a
-      // replica whose dots are awaited, whose log always reaches its own recent deltas (a
-      // relay's may not, and then only a full state would do). They are taken in turn, so
-      // one that never answers (gone) does not starve the others.
-      if (rs.ae.held.size > 0 || rs.ae.wantSync) {
-        const now = clock.monotonic()
-        if (now - lastGapPullAt >= rs.limits.heldPullIntervalMs) {
+      // A lost delta shows as a hole in our context (later deltas of its origin joined) or
+      // as a delta held for a dot it removes. Waiting for the periodic push/pull (30 s on
+      // lan) leaves it missing that long; pulling on every delta floods a 16-node cluster
+      // with syncs. So, at most once per heldPullIntervalMs while something is missing: ask
+      // the sender or, every other time, a replica whose dots are missing, whose log always
+      // reaches its own recent deltas (a relay's may not, and then only a full state would
+      // do). They are taken in turn, so one that never answers (gone) does not starve the others.
+      const now = clock.monotonic()
+      if (now - lastGapPullAt >= rs.limits.heldPullIntervalMs) {
+        const gaps = rs.ae.gaps()
+        if (gaps.size > 0 || rs.ae.wantSync) {
           lastGapPullAt = now
-          const origins = [...rs.ae.held.awaited()].filter((r) => nodeOfReplica(r) !== from && nodeOfReplica(r) !== rs.nodeName)
+          const origins = [...gaps].filter((r) => nodeOfReplica(r) !== from && nodeOfReplica(r) !== rs.nodeName)
           // Every other time the sender, in between the origins in turn (about themselves).
           const turn = gapTurn++
           const origin = origins.length > 0 && turn % 2 === 1 ? (origins[(turn >> 1) % origins.length] as string) : undefined

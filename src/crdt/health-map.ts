@@ -1,11 +1,17 @@
 /**
- * Health observations: a map of registers, one per target id, whose concurrent
- * writes are resolved by the strict total order (ownership term, HLC, writer
- * node name) — RESEARCH.md "Replicated state". Each key holds the causally
- * unsuperseded entries (at most a few, one per concurrent writer); readers see
- * the greatest. A write that would lose to what this replica already shows is
- * refused at the source: a stale former owner (lower term) is fenced out even
- * when it has seen the new owner's write and its wall clock runs ahead.
+ * Health observations: a map of last-writer-wins registers, one per target id,
+ * ordered by the strict total order (ownership term, HLC, writer node name) —
+ * RESEARCH.md "Replicated state"; Shapiro et al. 2011's LWW-register, with the
+ * term in front as a fencing token. The join of a key is the greatest value
+ * either side holds, whatever the causal contexts say (dot-store.ts asks
+ * `isRegisterKey`), so a write never removes another's dot and a health delta
+ * never waits for an earlier one: a status change is joined the moment it
+ * arrives, however many of its origin's other deltas are still on their way.
+ * Removal is a tombstone value (o: null) that wins the order like any write.
+ *
+ * A write that would lose to what this replica already shows is refused at the
+ * source: a stale former owner (lower term) is fenced out even when it has seen
+ * the new owner's write and its wall clock runs ahead.
  */
 import type { DeltaBuilder, Entry } from './dot-store.ts'
 import { compareHlc, isHlcStamp, type HlcStamp } from './hlc.ts'
@@ -15,7 +21,7 @@ import type { Replica } from './replica.ts'
 export const HEALTH_PREFIX = 'h/'
 
 export interface HealthValue {
-  /** The observation, opaque here ({status, since, last, term, owner, ...}). */
+  /** The observation, opaque here ({status, since, last, term, owner, ...}); null is a tombstone. */
   o: unknown
   /** Ownership term of the writer when it wrote. */
   term: number
@@ -25,6 +31,11 @@ export interface HealthValue {
 }
 
 const val = (e: Entry) => e.v as HealthValue
+
+/** Keys joined as registers (greatest value wins) rather than by causal removal. */
+export function isRegisterKey(k: string): boolean {
+  return k.startsWith(HEALTH_PREFIX)
+}
 
 export function isHealthValue(v: unknown): v is HealthValue {
   const x = v as HealthValue
@@ -44,24 +55,37 @@ export function compareHealth(a: HealthValue, b: HealthValue): number {
   return a.term - b.term || compareHlc(a.t, b.t) || cmpStr(a.w, b.w)
 }
 
+/** Register order on entries: the value's, then the dot's (equal values under two dots: a re-mint). */
+export function compareRegister(a: Entry, b: Entry): number {
+  return compareHealth(val(a), val(b)) || cmpStr(a.r, b.r) || a.n - b.n
+}
+
+/** The winning value, tombstones included. */
 export function healthWinner(entries: Entry[]): HealthValue | undefined {
-  let best: HealthValue | undefined
-  for (const e of entries) if (!best || compareHealth(val(e), best) > 0) best = val(e)
-  return best
+  let best: Entry | undefined
+  for (const e of entries) if (!best || compareRegister(e, best) > 0) best = e
+  return best && val(best)
+}
+
+/** The winning observation, or undefined when there is none or it is a tombstone. */
+export function healthObservation(entries: Entry[]): unknown {
+  return healthWinner(entries)?.o ?? undefined
 }
 
 /** Writes an observation unless it loses to the current winner; returns whether it was written. */
 export function healthWrite(rep: Replica, b: DeltaBuilder, id: string, value: HealthValue): boolean {
-  const seen = rep.entries(HEALTH_PREFIX + id)
-  const cur = healthWinner(seen)
+  const cur = healthWinner(rep.entries(HEALTH_PREFIX + id))
   if (cur && compareHealth(cur, value) >= 0) return false
-  b.write(HEALTH_PREFIX + id, seen, { v: value })
+  b.write(HEALTH_PREFIX + id, [], { v: value })
   return true
 }
 
-export function healthRemove(rep: Replica, b: DeltaBuilder, id: string): boolean {
-  const seen = rep.entries(HEALTH_PREFIX + id)
-  if (seen.length === 0) return false
-  b.write(HEALTH_PREFIX + id, seen)
+/** Removes a target's health: a tombstone that outranks what this replica shows (same term, later HLC). */
+export function healthRemove(rep: Replica, b: DeltaBuilder, id: string, t: HlcStamp, w: string): boolean {
+  const cur = healthWinner(rep.entries(HEALTH_PREFIX + id))
+  if (!cur || cur.o === null) return false
+  const tomb: HealthValue = { o: null, term: cur.term, t, w }
+  if (compareHealth(tomb, cur) <= 0) return false
+  b.write(HEALTH_PREFIX + id, [], { v: tomb })
   return true
 }

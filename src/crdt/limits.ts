@@ -34,8 +34,8 @@ export interface CrdtLimits extends CodecLimits {
    */
   maxHoldGap: number
   /**
-   * While any delta is held for a causal gap, pull the missing part from a peer at most
-   * this often (ms). Shorter repairs a lost delta sooner; each pull is one digest out and
+   * While some delta is known missing (a hole in the context, or a delta held for a dot
+   * it removes), pull the missing part from a peer at most this often (ms). Shorter repairs a lost delta sooner; each pull is one digest out and
    * the missing deltas (or full state) back. Default 1000.
    */
   heldPullIntervalMs: number

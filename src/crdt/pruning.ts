@@ -16,6 +16,7 @@ import type { Clock } from '../runtime/clock.ts'
 import type { AntiEntropy } from './anti-entropy.ts'
 import type { CausalContext, ReplicaId } from './causal-context.ts'
 import type { DeltaBuilder, Entry } from './dot-store.ts'
+import { isRegisterKey } from './health-map.ts'
 import type { CrdtLimits } from './limits.ts'
 import type { Replica } from './replica.ts'
 import { incarnationOf, nodeOfReplica } from './replica-id.ts'
@@ -38,10 +39,16 @@ export function liveReplicas(ctx: CausalContext, self: ReplicaId, live: Iterable
   return out
 }
 
-/** The entries (with their keys) whose dots belong to dead replicas: what the heir re-mints. */
+/**
+ * The entries (with their keys) whose dots belong to dead replicas: what the heir re-mints.
+ * Register keys are left out: a copy could only replace the original by outranking it,
+ * and a "dead" writer may be a live one the heir's member list has not caught up with,
+ * whose next observation must not lose to a copy of its last. A dead owner's records go
+ * when its successor writes (a takeover is a higher term); until then they hold the fold.
+ */
 export function deadEntries(rep: Replica, dead: Set<ReplicaId>): Array<[string, Entry]> {
   const out: Array<[string, Entry]> = []
-  for (const [k, es] of rep.state.store) for (const e of es) if (dead.has(e.r)) out.push([k, e])
+  for (const [k, es] of rep.state.store) if (!isRegisterKey(k)) for (const e of es) if (dead.has(e.r)) out.push([k, e])
   return out
 }
 

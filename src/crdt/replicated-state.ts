@@ -13,7 +13,7 @@ import { AntiEntropy, type DeltaResult } from './anti-entropy.ts'
 import { Tag, canonicalState, decodeMessage, encodeSnapshot } from './codec.ts'
 import type { DeltaBuilder } from './dot-store.ts'
 import { gossipDelegate } from './gossip-delegate.ts'
-import { HEALTH_PREFIX, healthRemove, healthWinner, healthWrite } from './health-map.ts'
+import { HEALTH_PREFIX, healthObservation, healthRemove, healthWrite } from './health-map.ts'
 import { Hlc } from './hlc.ts'
 import { KV_PREFIX, kvGet, kvPut, kvRemove } from './kv-map.ts'
 import { defaultCrdtLimits, type CrdtLimits } from './limits.ts'
@@ -135,7 +135,7 @@ export class ReplicatedState {
   removeTarget(id: string): boolean {
     return this.write((b) => {
       regRemoveAll(this.rep, b, id)
-      healthRemove(this.rep, b, id)
+      healthRemove(this.rep, b, id, this.hlc.now(), this.nodeName)
     })
   }
 
@@ -147,7 +147,7 @@ export class ReplicatedState {
   private dropContribution(b: DeltaBuilder, contributor: string, id: string): boolean {
     if (!regRemoveContribution(this.rep, b, contributor, id)) return false
     const others = this.rep.entries(REGISTRY_PREFIX + id).filter((e) => (e.v as { c: string }).c !== contributor)
-    if (others.length === 0) healthRemove(this.rep, b, id)
+    if (others.length === 0) healthRemove(this.rep, b, id, this.hlc.now(), this.nodeName)
     return true
   }
 
@@ -202,11 +202,11 @@ export class ReplicatedState {
   }
 
   forgetHealth(targetId: string): boolean {
-    return this.write((b) => healthRemove(this.rep, b, targetId))
+    return this.write((b) => healthRemove(this.rep, b, targetId, this.hlc.now(), this.nodeName))
   }
 
   health(targetId: string): HealthObservation | undefined {
-    return healthWinner(this.rep.entries(HEALTH_PREFIX + targetId))?.o as HealthObservation | undefined
+    return healthObservation(this.rep.entries(HEALTH_PREFIX + targetId)) as HealthObservation | undefined
   }
 
   allHealth(): Map<string, HealthObservation> {
@@ -259,7 +259,7 @@ export class ReplicatedState {
         ev = { kind: 'target', id, target: regResolve(es) }
       } else if (k.startsWith(HEALTH_PREFIX)) {
         const id = k.slice(HEALTH_PREFIX.length)
-        const health = healthWinner(es)?.o as HealthObservation | undefined
+        const health = healthObservation(es) as HealthObservation | undefined
         ev = { kind: 'health', id, health }
         const before = this.statusShown.get(k)
         if (health) this.statusShown.set(k, health.status)

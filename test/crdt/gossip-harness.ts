@@ -7,7 +7,8 @@
  * missing). Partitions block both. All time is a SimClock; all chance a SeededRng.
  */
 import { Tag } from '../../src/crdt/codec.ts'
-import type { Delta } from '../../src/crdt/dot-store.ts'
+import type { Delta, Entry } from '../../src/crdt/dot-store.ts'
+import { compareRegister, isRegisterKey } from '../../src/crdt/health-map.ts'
 import type { CrdtLimits } from '../../src/crdt/limits.ts'
 import type { ReplicatedState } from '../../src/crdt/replicated-state.ts'
 import { SeededRng, type Rng } from '../../src/runtime/rng.ts'
@@ -159,12 +160,23 @@ export class GossipSim {
   }
 }
 
-/** The dots every final state must hold: minted by some mutation and removed by none. */
+/**
+ * The dots every final state must hold: for ordinary keys, minted by some mutation and
+ * removed by none; for register keys, the greatest entry ever minted under the key.
+ */
 export function liveDots(deltas: Delta[]): Set<string> {
   const minted = new Set<string>()
   const dead = new Set<string>()
+  const winners = new Map<string, Entry>()
   for (const d of deltas) {
-    for (const es of d.store.values()) for (const e of es) minted.add(`${e.r}:${e.n}`)
+    for (const [k, es] of d.store)
+      for (const e of es) {
+        if (!isRegisterKey(k)) minted.add(`${e.r}:${e.n}`)
+        else {
+          const w = winners.get(k)
+          if (!w || compareRegister(e, w) > 0) winners.set(k, e)
+        }
+      }
     const own = (r: string, n: number) => r === d.origin && n >= d.lo && n <= d.hi
     for (const [r, max, ex] of d.ctx.encode()) {
       for (let n = 1; n <= max; n++) if (!own(r, n)) dead.add(`${r}:${n}`)
@@ -173,6 +185,7 @@ export function liveDots(deltas: Delta[]): Set<string> {
     }
   }
   for (const x of dead) minted.delete(x)
+  for (const e of winners.values()) minted.add(`${e.r}:${e.n}`)
   return minted
 }
 

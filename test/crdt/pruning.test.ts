@@ -52,17 +52,19 @@ describe('pruning', () => {
     fullSync([a, b, c])
     const lagging = cloneState(b.rep.state) // a peer that will not hear of the pruning
     expect(a.rep.state.ctx.replicas()).toEqual(['c#1'])
-    // c dies. a is the heir (smallest live id) and re-mints; b is not and does not.
-    expect(a.pruneReplicas(['a', 'b']).reminted).toBe(2)
+    // c dies. a is the heir (smallest live id) and re-mints its registry entry; b is not and does not.
+    // Health records are registers: c's goes when its successor takes the target over (a higher term).
+    expect(a.pruneReplicas(['a', 'b']).reminted).toBe(1)
     expect(b.pruneReplicas(['a', 'b']).reminted).toBe(0)
     expect(a.pruneReplicas(['a', 'b']).folded).toEqual([]) // not dead long enough yet
+    b.observe('t1', { status: 'up', since: 0, last: 5, term: 2, owner: 'b' }) // the takeover
     fullSync([a, b])
     digests([a, b])
     clock.advance(10_000)
     expect(a.pruneReplicas(['a', 'b']).folded).toEqual(['c#1'])
     expect(b.pruneReplicas(['a', 'b']).folded).toEqual(['c#1'])
     for (const x of [a, b]) {
-      expect(x.rep.state.ctx.replicas()).toEqual(['a#1']) // the heir's re-minted dots
+      expect(x.rep.state.ctx.replicas()).toEqual(['a#1', 'b#1']) // the heir's re-minted dots, the successor's record
       expect(x.target('t1')?.contributors).toEqual(['c'])
       expect(x.health('t1')?.status).toBe('up')
     }
@@ -76,7 +78,7 @@ describe('pruning', () => {
     const viaWire = mkReplica('e', clock, L).rs
     expect(viaWire.ae.applyMessage('a', a.ae.fullState(Tag.Full))?.tag).toBe(Tag.Full)
     expect(viaWire.rep.state.ctx.foldedReplicas().get('c#1')).toBe(2) // markers travel on the wire too
-    expect(viaWire.rep.state.ctx.replicas()).toEqual(['a#1'])
+    expect(viaWire.rep.state.ctx.replicas()).toEqual(['a#1', 'b#1'])
     // A late delta of c, or a full state from a peer that never folded it, changes nothing.
     const before = hex(a.rep.state)
     for (const d of late) expect(a.ae.receiveDelta(d)).toBe('duplicate')
@@ -86,7 +88,7 @@ describe('pruning', () => {
     // Dots of c beyond the fold (the fold was early) revive its entry instead of being lost.
     c.kvPut('after', 1)
     expect(a.ae.receiveDelta(late[late.length - 1]!)).toBe('applied')
-    expect(a.rep.state.ctx.replicas()).toEqual(['a#1', 'c#1'])
+    expect(a.rep.state.ctx.replicas()).toEqual(['a#1', 'b#1', 'c#1'])
     expect(a.kvGet('after')).toEqual([1])
     expect(a.target('t1')?.contributors).toEqual(['c'])
     // Fold markers expire.

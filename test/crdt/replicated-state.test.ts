@@ -92,7 +92,14 @@ describe('target registry (AWOR map with per-contributor entries)', () => {
     a.observe('t1', obs(1, 'up', 'a'))
     a.removeTarget('t1')
     expect(a.health('t1')).toBeUndefined()
-    expect(a.rep.state.store.size).toBe(0)
+    expect(a.targets().size).toBe(0)
+    // What is left of the health register is its tombstone: it outranks the observations it removed.
+    expect(a.rep.entries('h/t1').map((e) => (e.v as { o: unknown }).o)).toEqual([null])
+    const b = mkReplica('b').rs
+    b.putTarget('api', 't1', {})
+    b.observe('t1', obs(1, 'up', 'a'))
+    sync(a, b)
+    expect(b.health('t1')).toBeUndefined()
   })
 })
 
@@ -122,7 +129,7 @@ describe('health register map', () => {
     b.observe('t', obs(1, 'down', 'b')) // same wall ms, same logical counter: 'b' > 'a'
     sync(a, b)
     expect(a.health('t')?.status).toBe('down')
-    expect(a.rep.entries('h/t').length).toBe(2) // both concurrent entries kept until overwritten
+    expect(a.rep.entries('h/t').length).toBe(1) // a register: only the winner is kept
     clock.advance(5)
     a.observe('t', obs(1, 'up', 'a'))
     sync(a, b)
@@ -256,7 +263,33 @@ describe('gossip delegate', () => {
     expect(hex(x.rep.state)).toBe(hex(a.rep.state))
   })
 
-  test('a status change held for its target\'s missing earlier write is pulled from its origin at once', async () => {
+  test('a status change grouped with a write that must wait is pulled from its origin at once', async () => {
+    const clock = new SimClock()
+    const a = mkReplica('a', clock).rs
+    const shipped = () => a.ae.log.since(a.replicaId, 0).map((l) => l.delta) // grouped, as they go out
+    const x = mkReplica('x', clock).rs
+    const asked = wireRequests(x, { a, x })
+    const { encodeDelta } = await import('../../src/crdt/codec.ts')
+    const dx = x.delegate()
+    a.observe('t1', obs(1, 'healthy', 'a'))
+    a.ae.flushLocal()
+    dx.notifyMsg('a', encodeDelta(shipped()[0]!))
+    clock.advance(5000) // the ordinary gap pull is due again, so it must not be what helps below
+    a.putTarget('api', 't9', {})
+    a.ae.flushLocal() // lost on the way to x
+    a.removeTarget('t9') // removes the entry x never saw: x must wait for it
+    a.observe('t1', obs(1, 'unhealthy', 'a')) // grouped with the removal
+    a.ae.flushLocal()
+    expect(shipped().map((d) => [...d.store.keys()])).toEqual([['h/t1'], ['r/t9'], ['r/t9', 'h/t1']])
+    dx.notifyMsg('r', encodeDelta(shipped()[2]!)) // relayed by r, who cannot help
+    await settle()
+    expect(asked).toContain('a')
+    expect(x.health('t1')?.status).toBe('unhealthy')
+    expect(x.ae.held.size).toBe(0)
+    expect(hex(x.rep.state)).toBe(hex(a.rep.state))
+  })
+
+  test('a lost delta shows as a hole once a later one joins, and is pulled from its origin', async () => {
     const clock = new SimClock()
     const captured: import('../../src/crdt/dot-store.ts').Delta[] = []
     const a = mkReplica('a', clock, { localBatchMs: 0 }, captured).rs
@@ -264,16 +297,19 @@ describe('gossip delegate', () => {
     const asked = wireRequests(x, { a, x })
     const { encodeDelta } = await import('../../src/crdt/codec.ts')
     const dx = x.delegate()
-    a.observe('t1', obs(1, 'healthy', 'a'))
-    dx.notifyMsg('a', encodeDelta(captured[0]!))
-    clock.advance(5000) // the ordinary gap pull is due again, so it must not be what helps below
-    a.observe('t1', { ...obs(1, 'healthy', 'a'), last: 3 }) // a refresh, lost on the way to x
-    a.observe('t1', obs(1, 'unhealthy', 'a')) // removes the refresh: x must wait for it
-    dx.notifyMsg('r', encodeDelta(captured[2]!)) // relayed by r, who cannot help
+    a.observe('t1', obs(1, 'healthy', 'a')) // lost on the way to x
+    a.observe('t2', obs(1, 'healthy', 'a'))
+    dx.notifyMsg('r', encodeDelta(captured[1]!)) // joined at once: a register depends on nothing
+    expect(x.health('t2')?.status).toBe('healthy')
+    expect([...x.ae.gaps()]).toEqual([a.replicaId])
     await settle()
-    expect(asked).toContain('a')
-    expect(x.health('t1')?.status).toBe('unhealthy')
-    expect(x.ae.held.size).toBe(0)
+    clock.advance(x.limits.heldPullIntervalMs)
+    dx.notifyMsg('r', encodeDelta(captured[1]!)) // a retransmit: the sender's turn was first, now the origin's
+    await settle()
+    expect(asked).toEqual(['r', 'a'])
+    expect(x.health('t1')?.status).toBe('healthy')
+    expect(x.ae.gaps().size).toBe(0)
+    expect(hex(x.rep.state)).toBe(hex(a.rep.state))
   })
 
   test('a status change does not wait for its origin\'s unrelated deltas', async () => {
@@ -293,7 +329,7 @@ describe('gossip delegate', () => {
     expect(x.rep.state.ctx.exceptionCount()).toBe(0)
   })
 
-  test('a takeover held for the former owner\'s missing write is pulled from that former owner', async () => {
+  test('a takeover over a record this replica never saw is joined at once; the late record then loses', async () => {
     const clock = new SimClock()
     const fromO: import('../../src/crdt/dot-store.ts').Delta[] = []
     const fromP: import('../../src/crdt/dot-store.ts').Delta[] = []
@@ -307,13 +343,16 @@ describe('gossip delegate', () => {
     dx.notifyMsg('o', encodeDelta(fromO[0]!))
     p.ae.receiveDelta(fromO[0]!)
     clock.advance(10)
-    o.observe('t1', { ...obs(1, 'healthy', 'o'), last: 3 }) // a refresh x never gets
+    o.observe('t1', { ...obs(1, 'healthy', 'o'), last: 3 }) // a refresh x has not got yet
     p.ae.receiveDelta(fromO[1]!)
     clock.advance(5000)
-    p.observe('t1', obs(2, 'unhealthy', 'p')) // p takes over: its delta removes o's latest dot
+    p.observe('t1', obs(2, 'unhealthy', 'p')) // p takes over with a higher term
     dx.notifyMsg('p', encodeDelta(fromP[0]!))
+    expect(x.ae.held.size).toBe(0)
+    expect(x.health('t1')?.status).toBe('unhealthy')
     await settle()
-    expect(asked).toContain('o')
+    expect(asked).toEqual([]) // nothing held, nothing to pull
+    expect(x.ae.receiveDelta(fromO[1]!)).toBe('applied') // the refresh turns up late: fenced out by the term
     expect(x.health('t1')?.status).toBe('unhealthy')
     expect(hex(x.rep.state)).toBe(hex(p.rep.state))
   })
@@ -365,7 +404,7 @@ describe('urgent dissemination hook', () => {
     a.delegate().attach?.({ gossipSoon: () => asked.a++ })
     b.delegate().attach?.({ gossipSoon: () => asked.b++ })
     const relay = () => {
-      for (const bytes of a.ae.queue.take(0, 1 << 20)) b.ae.receive('a', bytes)
+      for (const bytes of a.ae.takeBroadcasts(0, 1 << 20)) b.ae.receive('a', bytes)
     }
     a.observe('t1', obs(1, 'healthy', 'a'))
     relay()
