@@ -24,7 +24,8 @@ export type DeltaResult = 'applied' | 'held' | 'rejected' | 'duplicate'
 
 export interface AntiEntropyHooks {
   count(result: DeltaResult, n?: number): void
-  changed(keys: Set<string>): void
+  /** Keys whose entries changed; returns true when that is news (a status change) to spread first. */
+  changed(keys: Set<string>): boolean | void
   /** Called with a reason whenever a message is rejected (for logs and tests). */
   rejected?(reason: string): void
   /** A peer holds dots of our own id that we never minted (a stale snapshot): re-incarnate. */
@@ -101,20 +102,20 @@ export class AntiEntropy {
     }
   }
 
-  /** Ships the pending local group now. */
-  flushLocal(): void {
+  /** Ships the pending local group now; `urgent` when it carries news (a status change). */
+  flushLocal(urgent = false): void {
     const d = this.pending
     if (!d) return
     const alone = this.pendingAlone
     this.pending = undefined
     this.pendingAlone = undefined
     this.pendingBytes = 0
-    this.ship(d, alone ?? encodeDelta(d))
+    this.ship(d, alone ?? encodeDelta(d), urgent)
   }
 
-  private ship(d: Delta, bytes: Uint8Array): void {
+  private ship(d: Delta, bytes: Uint8Array, urgent = false): void {
     this.log.add(d, bytes.byteLength)
-    this.queue.push(`${d.origin}\u0000${d.lo}`, bytes, this.transmits())
+    this.queue.push(`${d.origin}\u0000${d.lo}`, bytes, this.transmits(), urgent)
   }
 
   /** Deltas to piggyback (least-sent first) within `limitBytes`, the pending local group included. */
@@ -246,14 +247,19 @@ export class AntiEntropy {
     return [...new Set(this.missing(d).map(([r]) => r))]
   }
 
+  /**
+   * Joins a ready delta and relays it (epidemic spread) when it came by gossip. News (a
+   * status change) is relayed however it came, ahead of everything queued: a node that
+   * pulled it in a sync reply would otherwise be a dead end for it.
+   */
   private apply(d: Delta, relayBytes?: Uint8Array): void {
     this.observeStamps(d)
     const changed = this.rep.applyDelta(d)
+    const news = changed.size > 0 && this.hooks.changed(changed) === true
     const bytes = relayBytes ?? encodeDelta(d)
     this.log.add(d, bytes.byteLength)
-    if (relayBytes) this.queue.push(`${d.origin}\u0000${d.lo}`, relayBytes, this.transmits())
+    if (relayBytes || news) this.queue.push(`${d.origin}\u0000${d.lo}`, bytes, this.transmits(), news)
     this.hooks.count('applied')
-    if (changed.size > 0) this.hooks.changed(changed)
   }
 
   /** Joins the held deltas that the just-joined `joined` release, and those they release in turn. */
@@ -425,7 +431,10 @@ export class AntiEntropy {
       if (!needFull && next <= ours && unlogged(r, next, ours)) needFull = true
       if (ds.length > 0) ranges.push(ds)
     }
-    if (!only && ranges.length > 0 && unseenEntries(this.rep.state, peer) > this.L.fullSyncThresholdEntries) needFull = true
+    if (!only && ranges.length > 0 && !needFull) {
+      const unseen = unseenEntries(this.rep.state, peer)
+      if (unseen > this.L.fullSyncThresholdEntries && 2 * unseen > this.entryCount()) needFull = true
+    }
     const deltas: Delta[] = []
     let bytes = 0
     for (const ds of ranges)
@@ -436,6 +445,13 @@ export class AntiEntropy {
         deltas.push(delta)
       }
     return { deltas, needFull }
+  }
+
+  /** Entries in our store (the size of a full state, in entries). */
+  private entryCount(): number {
+    let c = 0
+    for (const es of this.rep.state.store.values()) c += es.length
+    return c
   }
 
   /**

@@ -106,6 +106,13 @@ export class CausalContext {
     return this.cloud.keys()
   }
 
+  /** Dots known missing: below some replica's highest seen dot and not seen. */
+  missingCount(): number {
+    let c = 0
+    for (const [r, s] of this.cloud) c += this.top(r) - this.contiguous(r) - s.size
+    return c
+  }
+
   /** Number of dots held as exceptions (outside the contiguous prefixes). */
   exceptionCount(): number {
     let c = 0

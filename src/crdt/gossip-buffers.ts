@@ -21,9 +21,14 @@ interface Queued {
  * a packet is filled from the fullest bucket down, newest first within a bucket. A take
  * stops once the packet is nearly full or after a few items that did not fit, so a
  * backlog of thousands costs about one packet's worth of work per packet.
+ *
+ * Urgent items (a status change) go ahead of everything, oldest first, for all their
+ * transmits: behind a start-up's backlog of thousands, newest-first among equals would
+ * let every later relay overtake them.
  */
 export class BroadcastQueue {
   private buckets: Queued[][] = []
+  private urgent: Array<{ it: Queued; left: number }> = []
   private ids = new Set<string>()
   private count = 0
 
@@ -33,28 +38,64 @@ export class BroadcastQueue {
     return this.count
   }
 
-  push(id: string, bytes: Uint8Array, transmits: number): void {
-    if (this.ids.has(id) || transmits <= 0) return
-    ;(this.buckets[transmits] ??= []).push({ id, bytes })
+  push(id: string, bytes: Uint8Array, transmits: number, urgent = false): void {
+    if (transmits <= 0) return
+    if (this.ids.has(id)) {
+      if (urgent) this.promote(id, transmits)
+      return
+    }
+    if (urgent) this.urgent.push({ it: { id, bytes }, left: transmits })
+    else (this.buckets[transmits] ??= []).push({ id, bytes })
     this.ids.add(id)
     this.count++
     if (this.count > this.max) {
-      // Drop the most-sent, then oldest: it has had its chance to spread.
+      // Drop the most-sent, then oldest: it has had its chance to spread. Urgent ones last.
+      let dropped = false
       for (const b of this.buckets)
         if (b && b.length > 0) {
           this.ids.delete((b.shift() as Queued).id)
           this.count--
+          dropped = true
           break
         }
+      if (!dropped && this.urgent.length > 0) {
+        this.ids.delete((this.urgent.shift() as { it: Queued }).it.id)
+        this.count--
+      }
     }
   }
 
-  /** Picks payloads, least-sent first, that fit `limitBytes` with `overheadBytes` each. */
+  /** Moves a queued item to the urgent lane (it turned out to carry news). */
+  private promote(id: string, transmits: number): void {
+    if (this.urgent.some((u) => u.it.id === id)) return
+    for (const b of this.buckets) {
+      const i = b ? b.findIndex((q) => q.id === id) : -1
+      if (b && i >= 0) {
+        const [it] = b.splice(i, 1)
+        this.urgent.push({ it: it as Queued, left: transmits })
+        return
+      }
+    }
+  }
+
+  /** Picks payloads, urgent first, then least-sent first, that fit `limitBytes` with `overheadBytes` each. */
   take(overheadBytes: number, limitBytes: number): Uint8Array[] {
     const out: Uint8Array[] = []
     const demoted: Array<[number, Queued]> = []
     let used = 0
     let misses = 0
+    for (let i = 0; i < this.urgent.length; i++) {
+      const u = this.urgent[i] as { it: Queued; left: number }
+      const cost = overheadBytes + u.it.bytes.byteLength
+      if (cost > limitBytes || used + cost > limitBytes) continue
+      used += cost
+      out.push(u.it.bytes)
+      if (--u.left <= 0) {
+        this.urgent.splice(i--, 1)
+        this.ids.delete(u.it.id)
+        this.count--
+      }
+    }
     scan: for (let left = this.buckets.length - 1; left >= 1; left--) {
       const b = this.buckets[left]
       if (!b) continue

@@ -41,6 +41,8 @@ export interface HealthObservation {
   /** Ownership term of the observing owner: higher terms fence out lower ones. */
   term: number
   owner: string
+  /** The status before this one, when this observation is a change: news even where that one never arrived. */
+  was?: string
   [k: string]: unknown
 }
 
@@ -63,6 +65,16 @@ export interface ReplicatedStateOptions {
   request?: (to: string, payload: Uint8Array) => Promise<Uint8Array>
   /** Told when the replica id changes (stale snapshot detected): persist the new one. */
   onReincarnate?: (replicaId: string) => void
+}
+
+/**
+ * A status change, as seen by a replica that showed `shown` before: a status other than
+ * the one shown, or, where nothing was shown yet, one whose writer says it changed (`was`).
+ */
+function isChange(o: { status?: unknown; was?: unknown }, shown: string | undefined): boolean {
+  if (o.status === undefined) return false
+  if (shown !== undefined) return o.status !== shown
+  return typeof o.was === 'string' && o.was !== o.status
 }
 
 export class ReplicatedState {
@@ -101,6 +113,7 @@ export class ReplicatedState {
       this.deferred = m.counter('heck_crdt_sync_deferred_total', 'Sync replies cut short, by reason: budget (maxSyncReplyBytesPerS spent, empty reply) or full (a full state had to wait for fullReplyMinIntervalMs). The asker retries.')
       m.gauge('heck_crdt_context_replicas', 'Replica entries in the causal context (metadata size).').collect(() => [[undefined, this.rep.state.ctx.entries]])
       m.gauge('heck_crdt_held_deltas', 'Deltas held for a causal gap.').collect(() => [[undefined, this.ae.held.size]])
+      m.gauge('heck_crdt_missing_dots', 'Dots known missing: holes below a replica\'s newest seen dot, being pulled.').collect(() => [[undefined, this.rep.state.ctx.missingCount()]])
       m.gauge('heck_crdt_broadcast_queue', 'Deltas waiting to be piggybacked.').collect(() => [[undefined, this.ae.queue.length]])
     }
     this.ae = new AntiEntropy(
@@ -109,7 +122,11 @@ export class ReplicatedState {
       this.hlc,
       {
         count: (r: DeltaResult, n = 1) => this.deltas?.inc({ result: r }, n),
-        changed: (keys) => this.emit(keys),
+        changed: (keys) => {
+          const news = this.emit(keys)
+          if (news) this.urgent?.()
+          return news
+        },
         rejected: (why) => (this.lastRejection = why),
         ownFuture: () => this.reincarnate(),
         revived: (r) => this.rep.state.ctx.revive(r),
@@ -192,10 +209,9 @@ export class ReplicatedState {
   changesStatus(d: { store: Map<string, Array<{ v: unknown }>> }): boolean {
     for (const [k, es] of d.store) {
       if (!k.startsWith(HEALTH_PREFIX)) continue
-      const now = this.statusShown.get(k)
       for (const e of es) {
-        const st = ((e.v as { o?: { status?: unknown } }).o ?? {}).status
-        if (now !== undefined && st !== undefined && st !== now) return true
+        const o = (e.v as { o?: { status?: unknown; was?: unknown } }).o
+        if (o && isChange(o, this.statusShown.get(k))) return true
       }
     }
     return false
@@ -241,11 +257,16 @@ export class ReplicatedState {
     const d = this.rep.mutate(fn)
     if (!d) return false
     this.ae.local(d)
-    this.emit(new Set(d.store.keys()))
+    if (this.emit(new Set(d.store.keys()))) {
+      // News ships now, ahead of the queue, and asks membership for a gossip round.
+      this.ae.flushLocal(true)
+      this.urgent?.()
+    }
     return true
   }
 
-  private emit(keys: Set<string>): void {
+  /** Tells listeners about changed keys; returns true when one of them is a status change (news). */
+  private emit(keys: Set<string>): boolean {
     let urgent = false
     for (const k of keys) {
       const es = this.rep.entries(k)
@@ -264,15 +285,13 @@ export class ReplicatedState {
         const before = this.statusShown.get(k)
         if (health) this.statusShown.set(k, health.status)
         else this.statusShown.delete(k)
-        // A first verdict is not urgent (a start-up would flood); a change is.
-        if (before !== undefined && health !== undefined && health.status !== before) urgent = true
+        // A first verdict is not urgent (a start-up would flood); a change is, also where the
+        // previous status never arrived (the writer names it).
+        if (health !== undefined && isChange(health, before)) urgent = true
       }
       if (ev) for (const l of this.listeners) l(ev)
     }
-    if (urgent && this.urgent) {
-      this.ae.flushLocal()
-      this.urgent()
-    }
+    return urgent
   }
 
   // ---- gossip, persistence, pruning ----

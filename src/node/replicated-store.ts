@@ -128,6 +128,7 @@ export class ReplicatedStore extends ChangeSource implements StateStore {
 
   observe(rec: HealthRecord): void {
     if (!this.defs.has(rec.id)) return
+    const before = this.healthCache.get(rec.id)?.status
     this.rs.observe(rec.id, {
       status: rec.status,
       since: rec.since,
@@ -135,6 +136,8 @@ export class ReplicatedStore extends ChangeSource implements StateStore {
       term: rec.term,
       owner: rec.owner,
       result: rec.last,
+      // A change says what it changed from, so a replica that never got the previous record still treats it as news.
+      ...(before !== undefined && before !== rec.status ? { was: before } : {}),
     })
   }
 

@@ -39,6 +39,22 @@ describe('bounded buffers', () => {
     expect(new Set(seen).size).toBe(seen.length)
   })
 
+  test('broadcast queue: urgent items go ahead of a backlog of newer ones, for all their transmits', () => {
+    const q = new BroadcastQueue(100)
+    const tag = (n: number) => {
+      const b = new Uint8Array(100)
+      b[0] = n
+      return b
+    }
+    q.push('news', tag(1), 3, true)
+    for (let i = 0; i < 20; i++) q.push(`relay${i}`, tag(10 + i), 3) // newer, same transmits
+    for (let r = 0; r < 3; r++) expect(q.take(0, 250)[0]?.[0]).toBe(1) // first in each of its 3 packets
+    expect(q.take(0, 250).map((b) => b[0])).not.toContain(1)
+    q.push('late', tag(2), 3)
+    q.push('late', tag(2), 3, true) // queued already, then found to be news: promoted
+    expect(q.take(0, 150).map((b) => b[0])).toEqual([2])
+  })
+
   test('broadcast queue: a take over a backlog of thousands stays cheap', () => {
     const q = new BroadcastQueue(8192)
     for (let i = 0; i < 8192; i++) q.push(`d${i}`, new Uint8Array(200 + (i % 900)), 8)

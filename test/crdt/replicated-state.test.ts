@@ -312,6 +312,43 @@ describe('gossip delegate', () => {
     expect(hex(x.rep.state)).toBe(hex(a.rep.state))
   })
 
+  test('a status change pulled in a sync reply is relayed ahead of the queue; a refresh pulled so is not', async () => {
+    const { Tag, decodeMessage } = await import('../../src/crdt/codec.ts')
+    const clock = new SimClock()
+    const a = mkReplica('a', clock).rs
+    const x = mkReplica('x', clock).rs
+    const got = (n: number) => decodeMessage(x.ae.takeBroadcasts(0, 1 << 20)[0] ?? new Uint8Array(), x.limits).ok === (n > 0)
+    a.observe('t1', obs(1, 'healthy', 'a'))
+    sync(a, x)
+    clock.advance(10)
+    a.observe('t1', { ...obs(1, 'healthy', 'a'), last: 3 }) // a refresh
+    x.ae.applyMessage('a', a.ae.syncReply(x.rep.state.ctx))
+    expect(x.ae.queue.length).toBe(0) // pulled, not news: not relayed
+    clock.advance(10)
+    a.observe('t1', obs(1, 'unhealthy', 'a'))
+    const reply = a.ae.syncReply(x.rep.state.ctx)
+    expect(decodeMessage(reply, a.limits).ok && (decodeMessage(reply, a.limits) as { msg: { tag: number } }).msg.tag).toBe(Tag.SyncReplyDeltas)
+    x.ae.applyMessage('a', reply)
+    expect(x.health('t1')?.status).toBe('unhealthy')
+    expect(x.ae.queue.length).toBe(1)
+    expect(got(1)).toBe(true)
+  })
+
+  test('a change that names its former status is news even where that status never arrived', () => {
+    const clock = new SimClock()
+    const a = mkReplica('a', clock).rs
+    const x = mkReplica('x', clock).rs
+    let asked = 0
+    x.delegate().attach?.({ gossipSoon: () => asked++ })
+    a.observe('t1', { ...obs(1, 'unhealthy', 'a'), was: 'healthy' })
+    for (const m of a.ae.takeBroadcasts(0, 1 << 20)) x.ae.receive('a', m)
+    expect(x.health('t1')?.status).toBe('unhealthy')
+    expect(asked).toBe(1)
+    a.observe('t2', obs(1, 'healthy', 'a')) // a first verdict: not news
+    for (const m of a.ae.takeBroadcasts(0, 1 << 20)) x.ae.receive('a', m)
+    expect(asked).toBe(1)
+  })
+
   test('a status change does not wait for its origin\'s unrelated deltas', async () => {
     const clock = new SimClock()
     const captured: import('../../src/crdt/dot-store.ts').Delta[] = []
