@@ -15,11 +15,25 @@
  *
  *   bun bench/v2-cluster.ts            (AGENTS=16 TARGETS=10000 WINDOW_S=20 CHANGES=20 SERF=1)
  */
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { benchDeadline, finish, spawnTracked, stopChild } from './lib/procs.ts'
 import { heckCommand, startFarmProc, tmp, waitFor200, writeTemp } from './lib/heck.ts'
 import { parseProm, sumOf } from './lib/prom.ts'
 import { cpuSeconds, freePort, loadavg, machine, MiB, rssBytes } from './lib/sys.ts'
+
+/** The kernel's UDP counters (Linux /proc/net/snmp): datagrams in, and those dropped for a full socket buffer. */
+function udpCounters(): { InDatagrams: number; RcvbufErrors: number } {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'))
+    const names = (lines[0] ?? '').split(/\s+/)
+    const vals = (lines[1] ?? '').split(/\s+/).map(Number)
+    const get = (n: string) => vals[names.indexOf(n)] ?? NaN
+    return { InDatagrams: get('InDatagrams'), RcvbufErrors: get('RcvbufErrors') }
+  } catch {
+    return { InDatagrams: NaN, RcvbufErrors: NaN }
+  }
+}
 
 const AGENTS = Number(process.env.AGENTS ?? 16)
 const TARGETS = Number(process.env.TARGETS ?? 10_000)
@@ -120,6 +134,7 @@ async function heckPhase(dir: string) {
   await fetch(`${farm.url}/admin/reset?what=counters`, { method: 'POST' })
   const cpu0 = agents.map((a) => cpuSeconds(a.proc.pid) ?? NaN)
   const m0 = await Promise.all(agents.map(async (a) => parseProm(await (await fetch(`${a.base}/metrics`)).text())))
+  const udp0 = udpCounters()
   const w0 = performance.now()
   await Bun.sleep(WINDOW_S * 1000)
   const st = await farm.stats('')
@@ -133,6 +148,17 @@ async function heckPhase(dir: string) {
   const crdtKinds: Record<string, number> = {}
   for (const kind of ['delta', 'sync', 'state'])
     crdtKinds[kind] = agents.reduce((sum, _, i) => sum + sumOf(m1[i] as Map<string, number>, 'heck_crdt_bytes_total', { direction: 'out', kind }) - sumOf(m0[i] as Map<string, number>, 'heck_crdt_bytes_total', { direction: 'out', kind }), 0) / w / AGENTS
+  // Repair state at the end of the window: deltas held, dots known missing, sync replies cut short.
+  const total = (name: string, labels?: Record<string, string>) => m1.reduce((s, m) => s + sumOf(m, name, labels), 0)
+  const deferredIn = (reason: string) => total('heck_crdt_sync_deferred_total', { reason }) - m0.reduce((s, m) => s + sumOf(m, 'heck_crdt_sync_deferred_total', { reason }), 0)
+  const udp1 = udpCounters()
+  const queues = m1.map((m) => sumOf(m, 'heck_crdt_broadcast_queue'))
+  console.log(
+    `repair at the end of the window (all agents): ${total('heck_crdt_held_deltas')} deltas held, ${total('heck_crdt_missing_dots')} dots known missing; ` +
+      `sync replies cut short during it: ${deferredIn('budget')} by the byte budget, ${deferredIn('full')} full states deferred; ` +
+      `deltas rejected during it ${total('heck_gossip_deltas_total', { result: 'rejected' }) - m0.reduce((s, m) => s + sumOf(m, 'heck_gossip_deltas_total', { result: 'rejected' }), 0)}; ` +
+      `broadcast queues max ${Math.max(...queues)}; UDP during it (whole machine): ${udp1.InDatagrams - udp0.InDatagrams} in, ${udp1.RcvbufErrors - udp0.RcvbufErrors} dropped for a full receive buffer`,
+  )
   const perTarget: number[] = []
   let multi = 0
   let atRate = 0
@@ -192,6 +218,22 @@ async function heckPhase(dir: string) {
     }
   }
   for (const f of followers) f.abort()
+  // Who is late: per agent, the changes it saw more than 1 s after the first agent did (or never).
+  const late = new Map<string, number>()
+  const within1s: number[] = []
+  for (const [mode, status] of [['fail', 'unhealthy'], ['ok', 'healthy']] as const) {
+    void mode
+    for (const i of flipIds) {
+      const m = seen.get(`t${i}/${status}`) ?? new Map<string, number>()
+      const first = Math.min(...m.values())
+      within1s.push([...m.values()].filter((t) => t - first <= 1000).length)
+      for (const a of agents) {
+        const t = m.get(a.name)
+        if (t === undefined || t - first > 1000) late.set(a.name, (late.get(a.name) ?? 0) + 1)
+      }
+    }
+  }
+  console.log(`  agents reaching a change within 1 s of the first: p10 ${q(within1s, 0.1)} p50 ${q(within1s, 0.5)}; late (>1 s or never) per agent: ${[...late].sort((a, b) => b[1] - a[1]).map(([n, c]) => `${n}=${c}`).join(' ') || 'none'}`)
   const missing = spreads.filter((x) => !Number.isFinite(x)).length
   const slow = spreads.filter((x) => Number.isFinite(x) && x > 1000).length
   console.log(`status change visible on all ${AGENTS} (last agent's event − owner's event), ${spreads.length} changes: ${fmt(spreads)}; p90 ${Math.round(q(spreads, 0.9))} ms; ${slow} took over 1 s${missing ? `; ${missing} not seen everywhere within 30 s` : ''}`)
