@@ -3,9 +3,12 @@
  * merging"; Akka Distributed Data's delta + digest gossip):
  * - local deltas are logged and queued for piggybacking (epidemic relay: a node
  *   re-queues every delta it applies for the first time);
- * - a remote delta is joined only when causally safe — its origin's earlier
- *   counters are all here — otherwise it is held (bounded) until the gap fills,
- *   or dropped and repaired by the next digest sync;
+ * - a remote delta is joined only when causally safe — every dot it removes is
+ *   here (see missing()) — otherwise it is held (bounded) until those come, or
+ *   dropped and repaired by a pull; health writes remove nothing (registers), so
+ *   they always join on arrival, in any order;
+ * - a lost delta shows as a hole in the context once a later one of its origin
+ *   joins, and is pulled (gossip-delegate.ts);
  * - a digest sync answers a peer's causal context with exactly the logged
  *   deltas it lacks, in order, or with full state when the log does not reach
  *   back far enough or the peer is new. Deltas only ever carry the dots their

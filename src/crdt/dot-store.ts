@@ -7,8 +7,8 @@
  * context folds to one counter per replica.
  *
  * Every mutation mints fresh dots from the local replica, contiguously, so each
- * delta covers a counter range lo..hi of its origin; anti-entropy uses that to
- * deliver deltas in causal (per-origin FIFO) order.
+ * delta covers a counter range lo..hi of its origin; anti-entropy uses the ranges
+ * to log deltas, skip duplicates and see a lost delta as a hole in the context.
  *
  * Concrete types (the registry AWOR map, the health register map, the plain KV
  * map) are read-time views over this one store, under key prefixes. Register
@@ -150,7 +150,7 @@ export class DeltaBuilder {
     this.store.set(key, list)
     for (const e of removed) this.ctx.add(e.r, e.n)
     // Removal-only writes still mint a dot: it keeps each origin's counters gapless,
-    // which is what lets receivers check causal delivery per origin.
+    // so a counter a receiver lacks below one it has is a lost delta, to be pulled.
     const n = this.nextCounter()
     if (this.lo === 0) this.lo = n
     this.hi = n

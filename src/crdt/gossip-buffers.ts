@@ -87,9 +87,11 @@ export class BroadcastQueue {
     for (let i = 0; i < this.urgent.length; i++) {
       const u = this.urgent[i] as { it: Queued; left: number }
       const cost = overheadBytes + u.it.bytes.byteLength
-      if (cost > limitBytes || used + cost > limitBytes) continue
-      used += cost
-      out.push(u.it.bytes)
+      if (used + cost > limitBytes && cost <= limitBytes) continue
+      if (cost <= limitBytes) {
+        used += cost
+        out.push(u.it.bytes)
+      } else u.left = 0 // it will never fit a packet: dropped, as below; the digest pull carries it
       if (--u.left <= 0) {
         this.urgent.splice(i--, 1)
         this.ids.delete(u.it.id)

@@ -53,6 +53,10 @@ describe('bounded buffers', () => {
     q.push('late', tag(2), 3)
     q.push('late', tag(2), 3, true) // queued already, then found to be news: promoted
     expect(q.take(0, 150).map((b) => b[0])).toEqual([2])
+    const big = new BroadcastQueue(10)
+    big.push('huge', new Uint8Array(2000), 3, true) // can never fit a packet: dropped, not kept forever
+    expect(big.take(0, 1400)).toEqual([])
+    expect(big.length).toBe(0)
   })
 
   test('broadcast queue: a take over a backlog of thousands stays cheap', () => {
