@@ -10,6 +10,13 @@ const delta = (origin: string, lo: number, hi = lo): Delta => {
   return { origin, lo, hi, ctx, store: new Map() }
 }
 
+/** A 100-byte payload whose first byte names it. */
+const tag = (n: number) => {
+  const b = new Uint8Array(100)
+  b[0] = n
+  return b
+}
+
 describe('bounded buffers', () => {
   test('broadcast queue: capped, least-sent first, each payload sent its quota then dropped', () => {
     const q = new BroadcastQueue(10)
@@ -25,11 +32,6 @@ describe('bounded buffers', () => {
 
   test('broadcast queue: the least-sent go first, a packet never carries one payload twice, the newest lead among equals', () => {
     const q = new BroadcastQueue(100)
-    const tag = (n: number) => {
-      const b = new Uint8Array(100)
-      b[0] = n
-      return b
-    }
     q.push('old', tag(1), 2)
     q.push('new', tag(2), 2)
     q.push('fresh', tag(3), 4)
@@ -41,11 +43,6 @@ describe('bounded buffers', () => {
 
   test('broadcast queue: urgent items go ahead of a backlog of newer ones, for all their transmits', () => {
     const q = new BroadcastQueue(100)
-    const tag = (n: number) => {
-      const b = new Uint8Array(100)
-      b[0] = n
-      return b
-    }
     q.push('news', tag(1), 3, true)
     for (let i = 0; i < 20; i++) q.push(`relay${i}`, tag(10 + i), 3) // newer, same transmits
     for (let r = 0; r < 3; r++) expect(q.take(0, 250)[0]?.[0]).toBe(1) // first in each of its 3 packets
