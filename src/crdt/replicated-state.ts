@@ -13,7 +13,7 @@ import { AntiEntropy, type DeltaResult } from './anti-entropy.ts'
 import { Tag, canonicalState, decodeMessage, encodeSnapshot } from './codec.ts'
 import type { DeltaBuilder } from './dot-store.ts'
 import { gossipDelegate } from './gossip-delegate.ts'
-import { HEALTH_PREFIX, healthObservation, healthRemove, healthWrite } from './health-map.ts'
+import { HEALTH_PREFIX, healthObservation, healthRemove, healthWinner, healthWrite } from './health-map.ts'
 import { Hlc } from './hlc.ts'
 import { KV_PREFIX, kvGet, kvPut, kvRemove } from './kv-map.ts'
 import { defaultCrdtLimits, type CrdtLimits } from './limits.ts'
@@ -223,6 +223,11 @@ export class ReplicatedState {
 
   health(targetId: string): HealthObservation | undefined {
     return healthObservation(this.rep.entries(HEALTH_PREFIX + targetId)) as HealthObservation | undefined
+  }
+
+  /** The ownership term of the target's winning health value, a tombstone included (0 if none). */
+  healthTerm(targetId: string): number {
+    return healthWinner(this.rep.entries(HEALTH_PREFIX + targetId))?.term ?? 0
   }
 
   allHealth(): Map<string, HealthObservation> {

@@ -289,7 +289,7 @@ export class HeckNode {
       const rec = this.state.health(t.id)
       let term = this.owned.get(t.id)
       if (term === undefined) {
-        term = !rec ? 1 : rec.owner === this.name ? rec.term : rec.term + 1
+        term = !rec ? (this.state.retiredTerm?.(t.id) ?? 0) + 1 : rec.owner === this.name ? rec.term : rec.term + 1
         this.local.delete(t.id) // start from the shared record, not from what this node saw long ago
         this.nextRefreshAt.delete(t.id)
         // No record yet: nothing to write until the first verdict (a record saying `unknown`

@@ -145,6 +145,10 @@ export class ReplicatedStore extends ChangeSource implements StateStore {
     return this.healthCache.get(id)
   }
 
+  retiredTerm(id: string): number {
+    return this.rs.healthTerm(id)
+  }
+
   /** Health of defined targets: deltas join per key, so a record may arrive before its target's definition. */
   allHealth(): HealthRecord[] {
     const out: HealthRecord[] = []

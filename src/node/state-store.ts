@@ -32,6 +32,12 @@ export interface StateStore {
   target(id: string): Target | undefined
   observe(rec: HealthRecord): void
   health(id: string): HealthRecord | undefined
+  /**
+   * The highest ownership term a record of this target carried, a deleted one included
+   * (0 if none): a target deleted and added again starts above it, or its deletion's
+   * tombstone (which outranks the records it deleted) would fence out its new owner.
+   */
+  retiredTerm?(id: string): number
   allHealth(): HealthRecord[]
   onChange(fn: (c: StateChange) => void): () => void
 }

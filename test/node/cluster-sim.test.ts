@@ -262,3 +262,30 @@ describe(`quick restart (SIM_SEED=${SEED})`, () => {
     for (const p of parts) await p.node.stop()
   })
 })
+
+describe(`delete and add again (SIM_SEED=${SEED})`, () => {
+  test('a target deleted after a takeover and added again is recorded by its owner, above the tombstone\'s term', async () => {
+    const names = ['n1', 'n2', 'n3']
+    const { cluster, nodes, run } = build(names, 30)
+    await run(5000)
+    const victim = nodes.get('n2')!
+    const id = (victim.node.ownershipMap().n2 ?? [])[0] as string
+    victim.up = false
+    await victim.node.stop()
+    cluster.set('n2', 'dead')
+    await run(3000)
+    const n1 = nodes.get('n1')!
+    expect(n1.rs.health(id)?.term).toBe(2) // taken over
+    const def = n1.rs.target(id)?.def
+    n1.rs.removeTarget(id) // the API's DELETE: the health register keeps a tombstone of term 2
+    await run(2000)
+    for (const n of ['n1', 'n3']) expect(nodes.get(n)?.rs.health(id)).toBeUndefined()
+    n1.rs.putTarget('api', id, def)
+    await run(4000)
+    for (const n of ['n1', 'n3']) {
+      expect(nodes.get(n)?.rs.health(id)?.status).toBe('healthy')
+      expect(nodes.get(n)?.rs.health(id)?.term).toBe(3)
+    }
+    for (const x of nodes.values()) if (x.up) await x.node.stop()
+  })
+})
