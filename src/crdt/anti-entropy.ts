@@ -37,6 +37,8 @@ export interface AntiEntropyHooks {
   revived?(r: ReplicaId): void
   /** A sync reply was cut short: the byte budget was spent, or a full state had to wait. For metrics. */
   syncDeferred?(reason: 'budget' | 'full'): void
+  /** A sync reply went out: deltas (possibly none) or a full state, with its size. For metrics. */
+  syncReplied?(kind: 'deltas' | 'full', bytes: number): void
   /** Runs `fn` in `ms` (the Clock seam); without it local deltas ship one by one. */
   schedule?(ms: number, fn: () => void): void
 }
@@ -57,7 +59,8 @@ export class AntiEntropy {
     private readonly hooks: AntiEntropyHooks,
     private readonly nowMs: () => number,
   ) {
-    this.queue = new BroadcastQueue(L.maxBroadcastQueue)
+    // Local deltas are cut to maxDeltaBytes so that they fit any gossip packet, with its framing (limits.ts).
+    this.queue = new BroadcastQueue(L.maxBroadcastQueue, L.maxDeltaBytes + 64)
     this.log = new DeltaLog(L.maxLogPerOrigin, L.maxLogBytes)
     this.held = new HeldDeltas(L.maxHeldDeltas)
   }
@@ -390,8 +393,10 @@ export class AntiEntropy {
     const { deltas, needFull } = this.deltasFor(peer, only)
     let out: Uint8Array
     const fullAllowed = !only && now - this.lastFullReplyAt >= this.L.fullReplyMinIntervalMs
+    let kind: 'deltas' | 'full' = 'deltas'
     if (needFull && fullAllowed) {
       this.lastFullReplyAt = now
+      kind = 'full'
       out = this.fullState(Tag.SyncReplyFull)
     } else {
       // A targeted ask never costs a full state; a full state that must wait leaves the
@@ -400,21 +405,24 @@ export class AntiEntropy {
       out = encodeSyncDeltas(deltas)
     }
     this.syncTokens -= out.byteLength
+    this.hooks.syncReplied?.(kind, out.byteLength)
     return out
   }
 
   /**
    * The logged deltas `peer` lacks, and whether only a full state would do: the peer is
-   * new, lacks too much, or lacks dots of ours that no logged delta carries (the log no
-   * longer reaches back, or they came in a full state; no partial answer ever covers
-   * those: a peer stuck behind such a gap would otherwise get other news forever and
-   * never its gap). Deltas whose every dot the peer already has (it holds them for a
-   * gap) are left out, and the deltas stop at maxSyncReplyBytes: the peer joins what it
-   * got and pulls the rest next time.
+   * new, lacks over half of what we hold, or lacks dots of ours that no logged delta
+   * carries (the log no longer reaches back, or they came in a full state) while the log
+   * has nothing else for it. Such dots are usually still in their origin's log, and the
+   * peer asks the origin in its turn; a full state (megabytes, a budget's worth of
+   * seconds) is for when nothing else would ever fill the gap. Deltas whose every dot the
+   * peer already has (it holds them for a gap) are left out, and the deltas stop at
+   * maxSyncReplyBytes: the peer joins what it got and pulls the rest next time.
    */
   private deltasFor(peer: CausalContext, only?: ReadonlySet<ReplicaId>): { deltas: Delta[]; needFull: boolean } {
     const mine = this.rep.state.ctx
     let needFull = !only && peer.replicas().length === 0 && this.rep.state.store.size > 0
+    let gapOnlyFullFills = false
     // Some dot in lo..hi of r that we hold and the peer lacks (so only a full state carries it).
     const unlogged = (r: ReplicaId, lo: number, hi: number) => {
       for (let n = lo; n <= hi; n++) if (mine.has(r, n) && !peer.has(r, n)) return true
@@ -428,10 +436,10 @@ export class AntiEntropy {
       const ds = this.log.since(r, theirs)
       let next = theirs + 1
       for (const { delta } of ds) {
-        if (!needFull && delta.lo > next && unlogged(r, next, delta.lo - 1)) needFull = true
+        if (!gapOnlyFullFills && delta.lo > next && unlogged(r, next, delta.lo - 1)) gapOnlyFullFills = true
         next = delta.hi + 1
       }
-      if (!needFull && next <= ours && unlogged(r, next, ours)) needFull = true
+      if (!gapOnlyFullFills && next <= ours && unlogged(r, next, ours)) gapOnlyFullFills = true
       if (ds.length > 0) ranges.push(ds)
     }
     if (!only && ranges.length > 0 && !needFull) {
@@ -447,6 +455,7 @@ export class AntiEntropy {
         bytes += b
         deltas.push(delta)
       }
+    if (gapOnlyFullFills && deltas.length === 0) needFull = true
     return { deltas, needFull }
   }
 

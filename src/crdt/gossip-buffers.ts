@@ -31,8 +31,17 @@ export class BroadcastQueue {
   private urgent: Array<{ it: Queued; left: number }> = []
   private ids = new Set<string>()
   private count = 0
+  /**
+   * The largest room any take has offered. A take's room is what is left of one packet
+   * after the membership layer's own messages, so an item that does not fit this take
+   * may fit the next: only one bigger than the largest room ever offered (and than
+   * `fits`, the size every packet is known to take) never will.
+   */
+  private widest: number
 
-  constructor(private readonly max: number) {}
+  constructor(private readonly max: number, fits = 0) {
+    this.widest = fits
+  }
 
   get length(): number {
     return this.count
@@ -84,11 +93,13 @@ export class BroadcastQueue {
     const demoted: Array<[number, Queued]> = []
     let used = 0
     let misses = 0
+    if (limitBytes > this.widest) this.widest = limitBytes
     for (let i = 0; i < this.urgent.length; i++) {
       const u = this.urgent[i] as { it: Queued; left: number }
       const cost = overheadBytes + u.it.bytes.byteLength
-      if (used + cost > limitBytes && cost <= limitBytes) continue
-      if (cost <= limitBytes) {
+      const never = cost > this.widest
+      if (used + cost > limitBytes && !never) continue
+      if (!never) {
         used += cost
         out.push(u.it.bytes)
       } else u.left = 0 // it will never fit a packet: dropped, as below; the digest pull carries it
@@ -104,7 +115,7 @@ export class BroadcastQueue {
       for (let i = b.length - 1; i >= 0; i--) {
         const it = b[i] as Queued
         const cost = overheadBytes + it.bytes.byteLength
-        if (cost > limitBytes) {
+        if (cost > this.widest) {
           // It will never fit a packet: drop it; the digest pull carries it instead.
           b.splice(i, 1)
           this.ids.delete(it.id)

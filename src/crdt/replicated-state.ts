@@ -97,6 +97,7 @@ export class ReplicatedState {
   private readonly pruner: Pruner
   private deltas?: Counter
   private deferred?: Counter
+  private replies?: Counter
   readonly bytes?: Counter
   lastRejection = ''
 
@@ -110,6 +111,7 @@ export class ReplicatedState {
     if (m) {
       this.deltas = m.counter('heck_gossip_deltas_total', 'Remote CRDT deltas by result: applied, held (causal gap), rejected (bad or unsafe), duplicate.')
       this.bytes = m.counter('heck_crdt_bytes_total', 'Replicated-state payload bytes by direction (in, out) and kind (delta, sync, state); part of heck_gossip_bytes_total, which membership counts whole.')
+      this.replies = m.counter('heck_crdt_sync_replies_total', 'Sync replies served, by kind: deltas (what the log has; possibly none) or full (the whole state: megabytes at 10,000 targets).')
       this.deferred = m.counter('heck_crdt_sync_deferred_total', 'Sync replies cut short, by reason: budget (maxSyncReplyBytesPerS spent, empty reply) or full (a full state had to wait for fullReplyMinIntervalMs). The asker retries.')
       m.gauge('heck_crdt_context_replicas', 'Replica entries in the causal context (metadata size).').collect(() => [[undefined, this.rep.state.ctx.entries]])
       m.gauge('heck_crdt_held_deltas', 'Deltas held for a causal gap.').collect(() => [[undefined, this.ae.held.size]])
@@ -132,6 +134,7 @@ export class ReplicatedState {
         revived: (r) => this.rep.state.ctx.revive(r),
         schedule: (ms, fn) => void opts.clock.after(ms, fn),
         syncDeferred: (reason) => this.deferred?.inc({ reason }),
+        syncReplied: (kind) => this.replies?.inc({ kind }),
       },
       () => opts.clock.monotonic(),
     )

@@ -169,7 +169,7 @@ describe('targeted sync requests (a gap asked of its origin)', () => {
 })
 
 describe('a gap no log reaches', () => {
-  test('gets a full state even while other origins have news the log could give (else the asker stays stuck)', async () => {
+  test('gets what the logs have first, then a full state once they have nothing else for it (else the asker stays stuck)', async () => {
     const { decodeMessage, Tag } = await import('../../src/crdt/codec.ts')
     const clock = new SimClock()
     const capA: import('../../src/crdt/dot-store.ts').Delta[] = []
@@ -182,14 +182,23 @@ describe('a gap no log reaches', () => {
     b.kvPut('b0', 0)
     for (const d of capA) relay.ae.receiveDelta(d) // relay's log keeps only a's last 2
     relay.ae.receiveDelta(capB[0]!)
-    x.ae.receiveDelta(capA[0]!) // x has a's first; lacks a's 2..4, which no log reaches now
+    x.ae.receiveDelta(capA[0]!) // x has a's first; lacks a's 2..4, which no log of the relay reaches now
     b.kvPut('b1', 1)
     relay.ae.receiveDelta(capB[1]!)
     x.ae.receiveDelta(capB[0]!)
+    // First what the log can give (b's news, a's last two): megabytes of full state can wait.
+    const first = decodeMessage(relay.ae.syncReply(x.rep.state.ctx), relay.limits)
+    if (!first.ok || first.msg.tag !== Tag.SyncReplyDeltas) throw new Error('expected deltas')
+    expect(first.msg.deltas.map((d) => `${d.origin.split('#')[0]}${d.lo}`).sort()).toEqual(['a5', 'a6', 'b2'])
+    x.ae.applyMessage('r', relay.ae.syncReply(x.rep.state.ctx))
+    expect(x.kvGet('b1')).toEqual([1])
+    expect(x.ae.gaps().has(a.replicaId)).toBe(true)
+    // Then only the gap is left, and the relay's log has nothing for it: a full state.
     const r = decodeMessage(relay.ae.syncReply(x.rep.state.ctx), relay.limits)
     expect(r.ok && r.msg.tag).toBe(Tag.SyncReplyFull)
     if (r.ok) x.ae.applyMessage('r', relay.ae.fullState(Tag.SyncReplyFull))
     expect(x.kvGet('a3')).toEqual([3])
+    expect(x.ae.gaps().size).toBe(0)
     // Within the full-state interval the same ask gets what the log can give, not nothing.
     const again = decodeMessage(relay.ae.syncReply(mkReplica('y', clock).rs.rep.state.ctx), relay.limits)
     expect(again.ok && again.msg.tag).toBe(Tag.SyncReplyDeltas)

@@ -56,6 +56,18 @@ describe('bounded buffers', () => {
     expect(big.length).toBe(0)
   })
 
+  test('broadcast queue: an item too big for what is left of this packet waits for a roomier one', () => {
+    const q = new BroadcastQueue(10)
+    expect(q.take(0, 1400)).toEqual([]) // a full packet's room, seen once
+    q.push('news', new Uint8Array(900), 2, true)
+    q.push('relay', new Uint8Array(900), 2)
+    expect(q.take(0, 300)).toEqual([]) // piggybacked on a packet the membership layer mostly filled
+    expect(q.length).toBe(2)
+    expect(q.take(0, 1400).length).toBe(1) // the news first
+    expect(q.take(0, 1400).length).toBe(1) // its second transmit
+    expect(q.take(0, 1400).length).toBe(1) // then the relay
+  })
+
   test('broadcast queue: a take over a backlog of thousands stays cheap', () => {
     const q = new BroadcastQueue(8192)
     for (let i = 0; i < 8192; i++) q.push(`d${i}`, new Uint8Array(200 + (i % 900)), 8)
