@@ -175,7 +175,8 @@ export class DeltaLog {
     if (!list) this.byOrigin.set(d.origin, (list = []))
     const i = insertionPoint(list, d.lo)
     const before = list[i - 1]
-    if (before && before.delta.hi >= d.lo) return // logged already
+    const after = list[i]
+    if ((before && before.delta.hi >= d.lo) || (after && after.delta.lo <= d.hi)) return // logged already
     list.splice(i, 0, { delta: d, bytes, seq: this.seq++ })
     this.totalBytes += bytes
     // The lowest counters go first: a peer that far behind needs a full state anyway.
