@@ -69,13 +69,18 @@ export interface ReplicatedStateOptions {
 
 /**
  * A status change, as seen by a replica that showed `shown` before: a status other than
- * the one shown, or, where nothing was shown yet, one whose writer says it changed (`was`).
+ * the one shown, or, where nothing was shown yet, a recent one whose writer says it
+ * changed (`was`). Old changes that a repair brings in bulk are not news: relayed ahead
+ * of everything, they would crowd out the changes happening now.
  */
-function isChange(o: { status?: unknown; was?: unknown }, shown: string | undefined): boolean {
+function isChange(o: { status?: unknown; was?: unknown; since?: unknown }, shown: string | undefined, nowMs: number): boolean {
   if (o.status === undefined) return false
   if (shown !== undefined) return o.status !== shown
-  return typeof o.was === 'string' && o.was !== o.status
+  return typeof o.was === 'string' && o.was !== o.status && typeof o.since === 'number' && nowMs - o.since < NEWS_MAX_AGE_MS
 }
+
+/** How old (ms, by the change's `since`) a change may be and still count as news where its former status never arrived. */
+const NEWS_MAX_AGE_MS = 30_000
 
 export class ReplicatedState {
   readonly limits: CrdtLimits
@@ -213,8 +218,8 @@ export class ReplicatedState {
     for (const [k, es] of d.store) {
       if (!k.startsWith(HEALTH_PREFIX)) continue
       for (const e of es) {
-        const o = (e.v as { o?: { status?: unknown; was?: unknown } }).o
-        if (o && isChange(o, this.statusShown.get(k))) return true
+        const o = (e.v as { o?: { status?: unknown; was?: unknown; since?: unknown } }).o
+        if (o && isChange(o, this.statusShown.get(k), this.opts.clock.now())) return true
       }
     }
     return false
@@ -295,7 +300,7 @@ export class ReplicatedState {
         else this.statusShown.delete(k)
         // A first verdict is not urgent (a start-up would flood); a change is, also where the
         // previous status never arrived (the writer names it).
-        if (health !== undefined && isChange(health, before)) urgent = true
+        if (health !== undefined && isChange(health, before, this.opts.clock.now())) urgent = true
       }
       if (ev) for (const l of this.listeners) l(ev)
     }

@@ -340,12 +340,16 @@ describe('gossip delegate', () => {
     const x = mkReplica('x', clock).rs
     let asked = 0
     x.delegate().attach?.({ gossipSoon: () => asked++ })
-    a.observe('t1', { ...obs(1, 'unhealthy', 'a'), was: 'healthy' })
+    a.observe('t1', { ...obs(1, 'unhealthy', 'a'), since: clock.now(), was: 'healthy' })
     for (const m of a.ae.takeBroadcasts(0, 1 << 20)) x.ae.receive('a', m)
     expect(x.health('t1')?.status).toBe('unhealthy')
     expect(asked).toBe(1)
     a.observe('t2', obs(1, 'healthy', 'a')) // a first verdict: not news
     for (const m of a.ae.takeBroadcasts(0, 1 << 20)) x.ae.receive('a', m)
+    expect(asked).toBe(1)
+    a.observe('t3', { ...obs(1, 'unhealthy', 'a'), since: clock.now() - 3_600_000, was: 'healthy' }) // an old change a repair brings: not news
+    for (const m of a.ae.takeBroadcasts(0, 1 << 20)) x.ae.receive('a', m)
+    expect(x.health('t3')?.status).toBe('unhealthy')
     expect(asked).toBe(1)
   })
 
