@@ -151,13 +151,13 @@ async function heckPhase(dir: string) {
   // Repair state at the end of the window: deltas held, dots known missing, sync replies cut short.
   const total = (name: string, labels?: Record<string, string>) => m1.reduce((s, m) => s + sumOf(m, name, labels), 0)
   const deltaOf = (name: string, labels: Record<string, string>) => total(name, labels) - m0.reduce((s, m) => s + sumOf(m, name, labels), 0)
-  const deferredIn = (reason: string) => total('heck_crdt_sync_deferred_total', { reason }) - m0.reduce((s, m) => s + sumOf(m, 'heck_crdt_sync_deferred_total', { reason }), 0)
+  const deferredIn = (reason: string) => deltaOf('heck_crdt_sync_deferred_total', { reason })
   const udp1 = udpCounters()
   const queues = m1.map((m) => sumOf(m, 'heck_crdt_broadcast_queue'))
   console.log(
     `repair at the end of the window (all agents): ${total('heck_crdt_held_deltas')} deltas held, ${total('heck_crdt_missing_dots')} dots known missing; ` +
       `sync replies during it: ${deltaOf('heck_crdt_sync_replies_total', { kind: 'deltas' })} of deltas, ${deltaOf('heck_crdt_sync_replies_total', { kind: 'full' })} full states; cut short: ${deferredIn('budget')} by the byte budget, ${deferredIn('full')} full states deferred; ` +
-      `deltas rejected during it ${total('heck_gossip_deltas_total', { result: 'rejected' }) - m0.reduce((s, m) => s + sumOf(m, 'heck_gossip_deltas_total', { result: 'rejected' }), 0)}; ` +
+      `deltas rejected during it ${deltaOf('heck_gossip_deltas_total', { result: 'rejected' })}; ` +
       `broadcast queues max ${Math.max(...queues)}; UDP during it (whole machine): ${udp1.InDatagrams - udp0.InDatagrams} in, ${udp1.RcvbufErrors - udp0.RcvbufErrors} dropped for a full receive buffer`,
   )
   const perTarget: number[] = []

@@ -270,30 +270,27 @@ export class AntiEntropy {
 
   /** Joins the held deltas that the just-joined `joined` release, and those they release in turn. */
   private release(joined: Delta[]): void {
-    const ctx = this.rep.state.ctx
     const missing = (h: Delta) => this.missing(h)
-    for (let x = joined.pop(); x; x = joined.pop())
-      for (const d of this.held.arrived(x.origin, x.lo, x.hi, missing)) {
-        if (coveredBy(ctx, d)) this.hooks.count('duplicate')
-        else {
-          this.apply(d, encodeDelta(d))
-          joined.push(d)
-        }
-      }
+    for (let x = joined.pop(); x; x = joined.pop()) this.joinReleased(this.held.arrived(x.origin, x.lo, x.hi, missing), joined)
   }
 
   /** Rechecks everything held: a full state or a fold made many dots seen at once. */
   private releaseAll(): void {
-    const ctx = this.rep.state.ctx
     const joined: Delta[] = []
-    for (const d of this.held.takeReady((h) => this.missing(h)).sort((a, b) => a.lo - b.lo)) {
+    this.joinReleased(this.held.takeReady((h) => this.missing(h)).sort((a, b) => a.lo - b.lo), joined)
+    this.release(joined)
+  }
+
+  /** Joins (and relays) released deltas not covered meanwhile, adding them to `joined`. */
+  private joinReleased(ds: Delta[], joined: Delta[]): void {
+    const ctx = this.rep.state.ctx
+    for (const d of ds) {
       if (coveredBy(ctx, d)) this.hooks.count('duplicate')
       else {
         this.apply(d, encodeDelta(d))
         joined.push(d)
       }
     }
-    this.release(joined)
   }
 
   /** Joins a full state (join sync, or a peer too far ahead). Returns false if rejected. */

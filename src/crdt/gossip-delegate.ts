@@ -47,12 +47,12 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
     notifyMsg(from, payload) {
       count('in', 'delta', payload.byteLength)
       const got = rs.ae.receive(from, payload)
+      const now = clock.monotonic()
       // A status change held behind a gap is the news people wait for: the replicas it waits
       // on (its origin, and the former owner whose record a takeover overwrote) are asked at
       // once about themselves, at most once per urgentPullIntervalMs each, not at the next
       // gap-pull turn.
       if (got.result === 'held' && got.delta && rs.changesStatus(got.delta)) {
-        const now = clock.monotonic()
         for (const r of rs.ae.waitingOn(got.delta).slice(0, 3)) {
           const node = nodeOfReplica(r)
           if (node === rs.nodeName || now - (urgentPulledAt.get(r) ?? Number.NEGATIVE_INFINITY) < rs.limits.urgentPullIntervalMs) continue
@@ -68,7 +68,6 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
       // the sender or, every other time, a replica whose dots are missing, whose log always
       // reaches its own recent deltas (a relay's may not, and then only a full state would
       // do). They are taken in turn, so one that never answers (gone) does not starve the others.
-      const now = clock.monotonic()
       if (now - lastGapPullAt >= rs.limits.heldPullIntervalMs) {
         const gaps = rs.ae.gaps()
         if (gaps.size > 0 || rs.ae.wantSync) {
