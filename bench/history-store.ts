@@ -9,8 +9,8 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { HistoryStore } from '../src/store/history.ts'
-import type { HistorySql } from '../src/store/history-sql.ts'
+import { HistoryStore } from '../src/history/history.ts'
+import type { HistorySql } from '../src/history/history-sql.ts'
 import { SimClock } from '../test/sim/sim-clock.ts'
 
 function arg(name: string, dflt: string): string {

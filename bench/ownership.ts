@@ -14,7 +14,7 @@ import { owners } from '../src/ownership/owners.ts'
 import { OwnershipTable } from '../src/ownership/table.ts'
 import { jumpHash } from '../src/ownership/jump-hash.ts'
 import { fmix32, memberKey, weight } from '../src/ownership/keys.ts'
-import { xxhash64 } from '../src/runtime/hash.ts'
+import { xxhash64 } from '../src/seams/hash.ts'
 
 const QUICK = process.env.BENCH_QUICK === '1'
 const BALANCE_IDS = QUICK ? 200_000 : 1_000_000

@@ -14,9 +14,9 @@ import { readFileSync } from 'node:fs'
 import type { ConnectionMode, Target } from '../src/config/types.ts'
 import { Registry } from '../src/metrics/registry.ts'
 import { Scheduler } from '../src/poller/scheduler.ts'
-import { realClock } from '../src/runtime/clock.ts'
+import { realClock } from '../src/runtime/real-clock.ts'
 import { createProber } from '../src/runtime/http-prober.ts'
-import { randomRng } from '../src/runtime/rng.ts'
+import { randomRng } from '../src/runtime/random-rng.ts'
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`)

@@ -9,8 +9,8 @@ import type { Target } from '../src/config/types.ts'
 import { Registry } from '../src/metrics/registry.ts'
 import type { ProbeOutcome } from '../src/poller/prober.ts'
 import { Scheduler } from '../src/poller/scheduler.ts'
-import { realClock } from '../src/runtime/clock.ts'
-import { SeededRng } from '../src/runtime/rng.ts'
+import { realClock } from '../src/runtime/real-clock.ts'
+import { SeededRng } from '../src/seams/rng.ts'
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`)

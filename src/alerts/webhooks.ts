@@ -5,8 +5,8 @@
  * exponential backoff; the queue is bounded so a dead receiver cannot grow memory.
  */
 import type { Status, Webhook } from '../config/types.ts'
-import type { Clock } from '../runtime/clock.ts'
-import type { Logger } from '../runtime/log.ts'
+import type { Clock } from '../seams/clock.ts'
+import type { Logger } from '../seams/log.ts'
 import type { Counter, Registry } from '../metrics/registry.ts'
 
 export interface AlertEvent {

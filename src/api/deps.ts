@@ -4,7 +4,7 @@
  * and the app never opens a socket itself (DESIGN.md "Surfaces").
  */
 import type { Target } from '../config/types.ts'
-import type { Clock } from '../runtime/clock.ts'
+import type { Clock } from '../seams/clock.ts'
 import type { Registry } from '../metrics/registry.ts'
 import type { MemberView, NodeEvent, TargetDetail, TargetHealth } from '../node/types.ts'
 

@@ -3,7 +3,7 @@
  * `runTui`, which `heck agent --tui` and `heck demo` call with their own
  * agent's address (and, for the demo, the kill/restart/flip controls).
  */
-import { realClock } from '../runtime/clock.ts'
+import { realClock } from '../runtime/real-clock.ts'
 import type { DemoControls } from '../tui/app.ts'
 import { apiBase, parseFlags } from './args.ts'
 import { EXIT_USAGE } from './errors.ts'

@@ -11,7 +11,7 @@
 import type { Delegate } from '../membership/delegate.ts'
 import { Tag, decodeMessage } from './codec.ts'
 import type { ReplicatedState } from './replicated-state.ts'
-import type { Clock } from '../runtime/clock.ts'
+import type { Clock } from '../seams/clock.ts'
 import { nodeOfReplica } from './replica-id.ts'
 
 export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {

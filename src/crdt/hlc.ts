@@ -6,7 +6,7 @@
  * clock than `maxDriftMs` is refused rather than adopted, or one bad clock
  * would drag every node's HLC into the future.
  */
-import type { Clock } from '../runtime/clock.ts'
+import type { Clock } from '../seams/clock.ts'
 
 /** [wall ms, logical counter]. */
 export type HlcStamp = [number, number]

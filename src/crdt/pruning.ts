@@ -12,7 +12,7 @@
  *    seen), dropped after foldedTtlMs. If its dots turn up again the marker is
  *    revived into an ordinary entry. No tombstone stays forever.
  */
-import type { Clock } from '../runtime/clock.ts'
+import type { Clock } from '../seams/clock.ts'
 import type { AntiEntropy } from './anti-entropy.ts'
 import type { CausalContext, ReplicaId } from './causal-context.ts'
 import type { DeltaBuilder, Entry } from './dot-store.ts'

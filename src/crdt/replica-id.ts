@@ -14,7 +14,7 @@
  *   re-minted by an heir and their context entry folded (pruning.ts). So the
  *   context holds about one entry per live node, whatever the churn.
  */
-import type { Clock } from '../runtime/clock.ts'
+import type { Clock } from '../seams/clock.ts'
 
 export interface ReplicaIdStore {
   load(): string | undefined

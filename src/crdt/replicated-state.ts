@@ -8,7 +8,7 @@
  */
 import type { Delegate } from '../membership/delegate.ts'
 import type { Counter, Registry } from '../metrics/registry.ts'
-import type { Clock } from '../runtime/clock.ts'
+import type { Clock } from '../seams/clock.ts'
 import { AntiEntropy, type DeltaResult } from './anti-entropy.ts'
 import { Tag, canonicalState, decodeMessage, encodeSnapshot } from './codec.ts'
 import type { DeltaBuilder } from './dot-store.ts'

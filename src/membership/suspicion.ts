@@ -3,7 +3,7 @@
  * starts at the maximum timeout and shrinks toward the minimum as independent
  * members confirm the suspicion; the original accuser does not count twice.
  */
-import type { Cancel, Clock } from '../runtime/clock.ts'
+import type { Cancel, Clock } from '../seams/clock.ts'
 import { suspicionTimeoutMs } from './math.ts'
 
 export class Suspicion {

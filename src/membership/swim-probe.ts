@@ -6,7 +6,7 @@
  * and the buddy system (a suspect's probe carries the suspicion). A probe ends
  * early once every helper nacked and the TCP ping failed: nothing left could save it.
  */
-import type { Cancel } from '../runtime/clock.ts'
+import type { Cancel } from '../seams/clock.ts'
 import { MsgTag, type Msg } from '../codec/swim-messages.ts'
 import type { Swim } from './swim.ts'
 

@@ -5,7 +5,7 @@
  * incarnation; suspicion runs Lifeguard's dynamic timeout; a name may come back
  * from a new address once its old holder is dead or left.
  */
-import type { Clock } from '../runtime/clock.ts'
+import type { Clock } from '../seams/clock.ts'
 import { MsgTag, type Msg, type PushState, type WireState } from '../codec/swim-messages.ts'
 import type { SwimConfig } from './config.ts'
 import { overrides, suspicionMinMs, type MemberState } from './math.ts'

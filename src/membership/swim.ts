@@ -8,9 +8,9 @@
  * Message handling lives in swim-node.ts, state changes in swim-state.ts, one probe
  * in swim-probe.ts, gossip rounds and push/pull in swim-sync.ts.
  */
-import type { Clock, Cancel } from '../runtime/clock.ts'
-import type { Rng } from '../runtime/rng.ts'
-import type { Transport } from '../runtime/transport.ts'
+import type { Clock, Cancel } from '../seams/clock.ts'
+import type { Rng } from '../seams/rng.ts'
+import type { Transport } from '../seams/transport.ts'
 import { MESSAGE_OVERHEAD_BYTES, type SwimCodec } from '../codec/swim-envelope.ts'
 import { MsgTag, type Msg } from '../codec/swim-messages.ts'
 import type { SwimConfig } from './config.ts'

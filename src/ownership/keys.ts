@@ -9,7 +9,7 @@
  * on any platform, compute the same slots and weights. Changing any constant here
  * changes every owner list, so it is a protocol change (test/ownership/golden.test.ts).
  */
-import { xxhash64 } from '../runtime/hash.ts'
+import { xxhash64 } from '../seams/hash.ts'
 import { jumpHash } from './jump-hash.ts'
 
 // Little-endian reads of the 64-bit hash, independent of the platform's byte order.

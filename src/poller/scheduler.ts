@@ -21,8 +21,8 @@
  * interval is a multiple of it starts on time.
  */
 import type { Target } from '../config/types.ts'
-import type { Cancel, Clock } from '../runtime/clock.ts'
-import type { Rng } from '../runtime/rng.ts'
+import type { Cancel, Clock } from '../seams/clock.ts'
+import type { Rng } from '../seams/rng.ts'
 import type { BoundCounter, Histogram, Registry } from '../metrics/registry.ts'
 import type { Prober, ProbeOutcome } from './prober.ts'
 import { DueHeap } from './due-heap.ts'

@@ -6,7 +6,7 @@
  * src/codec validates them.
  */
 import { networkInterfaces } from 'node:os'
-import type { Addr, Transport } from './transport.ts'
+import type { Addr, Transport } from '../seams/transport.ts'
 
 export interface UdpTransportOptions {
   /** "host:port" to bind; port 0 picks a free port for both UDP and TCP. */

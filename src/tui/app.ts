@@ -7,7 +7,7 @@
  */
 import blessed from 'blessed'
 import { writeFileSync } from 'node:fs'
-import type { Clock } from '../runtime/clock.ts'
+import type { Clock } from '../seams/clock.ts'
 import { TuiClient } from './client.ts'
 import { bold, escapeTags, paint } from './format.ts'
 import { demoAction, describeDemoAction } from './demo-keys.ts'

@@ -5,7 +5,7 @@
  * TuiState and calls `onChange`; the app decides when to draw, so 100 events
  * per second cost 100 map updates, not 100 frames.
  */
-import type { Clock } from '../runtime/clock.ts'
+import type { Clock } from '../seams/clock.ts'
 import { parseDetail, parseHealth, parseMembers, SseParser, sumCounters } from './parse.ts'
 import { emptyState, MAX_EVENTS, type TuiEvent, type TuiState } from './types.ts'
 

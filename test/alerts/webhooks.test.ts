@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { WebhookDispatcher, type AlertEvent } from '../../src/alerts/webhooks.ts'
 import { Registry } from '../../src/metrics/registry.ts'
-import { silentLogger } from '../../src/runtime/log.ts'
+import { silentLogger } from '../../src/seams/log.ts'
 import { SimClock } from '../sim/sim-clock.ts'
 
 const ev: AlertEvent = { type: 'health', target: 'a', status: 'unhealthy', previous: 'healthy', since: 1, node: 'n1' }

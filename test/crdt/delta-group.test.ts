@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { SeededRng } from '../../src/runtime/rng.ts'
+import { SeededRng } from '../../src/seams/rng.ts'
 import { SimClock } from '../sim/sim-clock.ts'
 import { hex, mkReplica } from './helpers.ts'
 

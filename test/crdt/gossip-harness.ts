@@ -11,7 +11,7 @@ import type { Delta, Entry } from '../../src/crdt/dot-store.ts'
 import { compareRegister, isRegisterKey } from '../../src/crdt/health-map.ts'
 import type { CrdtLimits } from '../../src/crdt/limits.ts'
 import type { ReplicatedState } from '../../src/crdt/replicated-state.ts'
-import { SeededRng, type Rng } from '../../src/runtime/rng.ts'
+import { SeededRng, type Rng } from '../../src/seams/rng.ts'
 import { SimClock } from '../sim/sim-clock.ts'
 import { mkReplica } from './helpers.ts'
 

@@ -4,7 +4,7 @@ import type { CausalState, Delta } from '../../src/crdt/dot-store.ts'
 import { ReplicatedState } from '../../src/crdt/replicated-state.ts'
 import type { CrdtLimits } from '../../src/crdt/limits.ts'
 import { Registry } from '../../src/metrics/registry.ts'
-import type { Rng } from '../../src/runtime/rng.ts'
+import type { Rng } from '../../src/seams/rng.ts'
 import { SimClock } from '../sim/sim-clock.ts'
 
 export function mkReplica(name: string, clock = new SimClock(), limits?: Partial<CrdtLimits>, captured?: Delta[]) {

@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { type CausalState, type Delta, cloneState, emptyState, join, joinInto } from '../../src/crdt/dot-store.ts'
-import { SeededRng } from '../../src/runtime/rng.ts'
+import { SeededRng } from '../../src/seams/rng.ts'
 import { SimClock } from '../sim/sim-clock.ts'
 import { hex, mkReplica, randomOp } from './helpers.ts'
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { decide, isDown, parseModeSpec, toMode, toSpec } from '../../src/cli/farm/modes.ts'
-import { SeededRng } from '../../src/runtime/rng.ts'
+import { SeededRng } from '../../src/seams/rng.ts'
 
 const never = () => 0.5
 

@@ -9,10 +9,10 @@ import { startFarm } from '../../src/cli/farm/farm.ts'
 import { Registry } from '../../src/metrics/registry.ts'
 import { HeckNode } from '../../src/node/node.ts'
 import type { NodeEvent } from '../../src/node/types.ts'
-import { realClock } from '../../src/runtime/clock.ts'
+import { realClock } from '../../src/runtime/real-clock.ts'
 import { createProber } from '../../src/runtime/http-prober.ts'
-import { silentLogger } from '../../src/runtime/log.ts'
-import { SeededRng } from '../../src/runtime/rng.ts'
+import { silentLogger } from '../../src/seams/log.ts'
+import { SeededRng } from '../../src/seams/rng.ts'
 
 const farm = startFarm({ count: 3, seed: 1 })
 afterAll(() => farm.stop())

@@ -15,8 +15,8 @@ import { HeckNode, type NodeOptions } from '../../src/node/node.ts'
 import { ReplicatedStore } from '../../src/node/replicated-store.ts'
 import type { MemberState } from '../../src/node/types.ts'
 import type { Prober, ProbeOutcome } from '../../src/poller/prober.ts'
-import { silentLogger } from '../../src/runtime/log.ts'
-import { SeededRng } from '../../src/runtime/rng.ts'
+import { silentLogger } from '../../src/seams/log.ts'
+import { SeededRng } from '../../src/seams/rng.ts'
 import { SimClock } from '../sim/sim-clock.ts'
 
 const SEED = Number(process.env.SIM_SEED ?? 11)

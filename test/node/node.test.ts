@@ -9,8 +9,8 @@ import { Registry } from '../../src/metrics/registry.ts'
 import { HeckNode } from '../../src/node/node.ts'
 import type { NodeEvent } from '../../src/node/types.ts'
 import type { Prober, ProbeOutcome } from '../../src/poller/prober.ts'
-import { silentLogger } from '../../src/runtime/log.ts'
-import { SeededRng } from '../../src/runtime/rng.ts'
+import { silentLogger } from '../../src/seams/log.ts'
+import { SeededRng } from '../../src/seams/rng.ts'
 import { SimClock } from '../sim/sim-clock.ts'
 
 /** Answers at once with whatever `up` says for the target. */

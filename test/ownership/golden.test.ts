@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { owners } from '../../src/ownership/owners.ts'
 import { DEFAULT_SLOTS, OwnershipTable } from '../../src/ownership/table.ts'
-import { xxhash64 } from '../../src/runtime/hash.ts'
+import { xxhash64 } from '../../src/seams/hash.ts'
 import { jumpHashBig } from '../../src/ownership/jump-hash.ts'
 
 /**

@@ -1,6 +1,6 @@
 /** Shared helpers for the ownership tests: seeded member sets and target ids, seed reporting. */
-import { SeededRng } from '../../src/runtime/rng.ts'
-import type { Rng } from '../../src/runtime/rng.ts'
+import { SeededRng } from '../../src/seams/rng.ts'
+import type { Rng } from '../../src/seams/rng.ts'
 
 /** Base seed: SIM_SEED from the environment, else a fixed default so CI is reproducible. */
 export const BASE_SEED = Number(process.env.SIM_SEED ?? 20261123)

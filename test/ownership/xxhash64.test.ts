@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import xxhash from 'xxhash-wasm'
-import { xxhash64 } from '../../src/runtime/hash.ts'
+import { xxhash64 } from '../../src/seams/hash.ts'
 import { forSeeds } from './helpers.ts'
 
 // Public XXH64 test values (seed 0), e.g. from the xxHash reference and its ports.
@@ -10,7 +10,7 @@ const KNOWN: [string, bigint][] = [
   ['abc', 0x44bc2cf5ad770999n],
 ]
 
-describe('xxhash64 (src/runtime/hash.ts, Bun.hash.xxHash64)', () => {
+describe('xxhash64 (src/seams/hash.ts, Bun.hash.xxHash64)', () => {
   test.each(KNOWN)('XXH64(%p) matches the published value', (input, want) => {
     expect(xxhash64(input)).toBe(want)
   })

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'bun:test'
 import type { Target } from '../../src/config/types.ts'
 import { Registry } from '../../src/metrics/registry.ts'
 import { Scheduler, type CheckInfo } from '../../src/poller/scheduler.ts'
-import { SeededRng } from '../../src/runtime/rng.ts'
+import { SeededRng } from '../../src/seams/rng.ts'
 import { SimClock } from '../sim/sim-clock.ts'
 import { SimProber, runUntil } from './sim-prober.ts'
 

@@ -11,7 +11,7 @@ import type { Target } from '../../src/config/types.ts'
 import { Registry } from '../../src/metrics/registry.ts'
 import { Scheduler } from '../../src/poller/scheduler.ts'
 import type { ProbeOutcome } from '../../src/poller/prober.ts'
-import { SeededRng } from '../../src/runtime/rng.ts'
+import { SeededRng } from '../../src/seams/rng.ts'
 import { SimClock } from '../sim/sim-clock.ts'
 import { runUntil } from './sim-prober.ts'
 

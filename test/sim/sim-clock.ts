@@ -3,7 +3,7 @@
  * in (due time, insertion order) order. `runUntil` jumps straight to the next
  * event, so an hour of simulated time costs only the work done in it.
  */
-import type { Cancel, Clock } from '../../src/runtime/clock.ts'
+import type { Cancel, Clock } from '../../src/seams/clock.ts'
 
 interface Timer {
   at: number

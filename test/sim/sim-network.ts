@@ -6,9 +6,9 @@
  * pause); a lagging node reads packets late while its timers run (an overloaded
  * process). Same seed, same schedule.
  */
-import type { Cancel, Clock } from '../../src/runtime/clock.ts'
-import type { Rng } from '../../src/runtime/rng.ts'
-import type { Addr, Transport } from '../../src/runtime/transport.ts'
+import type { Cancel, Clock } from '../../src/seams/clock.ts'
+import type { Rng } from '../../src/seams/rng.ts'
+import type { Addr, Transport } from '../../src/seams/transport.ts'
 import type { SimClock } from './sim-clock.ts'
 
 export interface NetConditions {

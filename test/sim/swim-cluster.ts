@@ -8,7 +8,7 @@ import { SwimCodec } from '../../src/codec/swim-envelope.ts'
 import { profile, type ProfileName, type SwimConfig } from '../../src/membership/config.ts'
 import { SwimNode } from '../../src/membership/swim-node.ts'
 import type { SwimOptions } from '../../src/membership/swim.ts'
-import { SeededRng } from '../../src/runtime/rng.ts'
+import { SeededRng } from '../../src/seams/rng.ts'
 import { SimClock } from './sim-clock.ts'
 import { SimNetwork } from './sim-network.ts'
 

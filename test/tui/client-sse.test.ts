@@ -4,7 +4,7 @@
  * it polls the client's state for at most a few seconds, and stops everything.
  */
 import { afterEach, expect, test } from 'bun:test'
-import { realClock } from '../../src/runtime/clock.ts'
+import { realClock } from '../../src/runtime/real-clock.ts'
 import { TuiClient } from '../../src/tui/client.ts'
 import { startFakeApi, type FakeApi } from './fake-api.ts'
 

@@ -6,7 +6,7 @@
  * slice, a map lookup and a counter bump. Test and bench infrastructure that
  * ships in the binary: it is I/O edge code and uses Bun and real timers directly.
  */
-import { SeededRng } from '../../runtime/rng.ts'
+import { SeededRng } from '../../seams/rng.ts'
 import { handleAdmin } from './admin.ts'
 import { FarmCounters, TargetCounter, type NodeCount } from './counters.ts'
 import { decide, toMode, toSpec, type Mode, type ModeSpec } from './modes.ts'

@@ -87,10 +87,3 @@ export class SeededRng implements Rng {
     return new SeededRng(fnv1a(label, fnv1a(String(this.seed))))
   }
 }
-
-/** A generator seeded from the OS; for real agents, where reproducibility is not wanted. */
-export function randomRng(): Rng {
-  const buf = new Uint32Array(1)
-  crypto.getRandomValues(buf)
-  return new SeededRng(buf[0] as number)
-}

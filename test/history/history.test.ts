@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { CheckResult } from '../../src/config/types.ts'
-import { HistoryStore } from '../../src/store/history.ts'
+import { HistoryStore } from '../../src/history/history.ts'
 import { SimClock } from '../sim/sim-clock.ts'
 
 const MIN = 60_000

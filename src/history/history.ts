@@ -13,7 +13,7 @@ import { Database } from 'bun:sqlite'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CheckResult, Status } from '../config/types.ts'
-import type { Cancel, Clock } from '../runtime/clock.ts'
+import type { Cancel, Clock } from '../seams/clock.ts'
 import { type Agg, byKey, DAY_MS, HOUR_MS, type HistorySql, MINUTE_MS, openHistorySql, type TransitionRow } from './history-sql.ts'
 import { type KvStore, openKv } from './kv.ts'
 

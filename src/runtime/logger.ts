@@ -1,17 +1,8 @@
 /**
  * Structured logging to stderr: `text` (one human line) or `json` (one object per
- * line), filtered by level. Every part of the agent logs through a Logger, so a
- * test can capture or silence it.
+ * line), filtered by level. The Logger type is the seam (src/seams/log.ts).
  */
-
-export type Level = 'debug' | 'info' | 'warn' | 'error'
-export type Logger = (level: Level, msg: string, fields?: Record<string, unknown>) => void
-
-const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 }
-
-export function isLevel(s: string): s is Level {
-  return s in RANK
-}
+import { RANK, type Level, type Logger } from '../seams/log.ts'
 
 export function createLogger(opts: { level: Level; format: 'text' | 'json'; node?: string; write?: (line: string) => void }): Logger {
   const write = opts.write ?? ((line: string) => process.stderr.write(line))
@@ -32,5 +23,3 @@ export function createLogger(opts: { level: Level; format: 'text' | 'json'; node
     write(`${ts} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${extra}` : ''}\n`)
   }
 }
-
-export const silentLogger: Logger = () => {}
