@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startFarm } from '../src/cli/farm/farm.ts'
+import { startFarm } from '../src/farm/farm.ts'
 import { ROOT, tmp, writeTemp } from './lib/heck.ts'
 import { benchDeadline, finish, spawnTracked, stopChild } from './lib/procs.ts'
 import { freePort, loadavg, machine } from './lib/sys.ts'

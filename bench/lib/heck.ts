@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { FarmStats } from '../../src/cli/farm/farm.ts'
+import type { FarmStats } from '../../src/farm/farm.ts'
 import { parseProm, type Samples } from './prom.ts'
 import { spawnTracked, stopChild, waitForLine } from './procs.ts'
 import { freePort } from './sys.ts'

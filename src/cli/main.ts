@@ -41,7 +41,7 @@ const commands: Record<string, () => Promise<Command>> = {
   ownership: async () => (await import('./ownership-cmd.ts')).ownershipCommand,
   tui: async () => (await import('./tui-cmd.ts')).tuiCommand,
   demo: async () => (await import('./demo-cmd.ts')).demoCommand,
-  farm: async () => (await import('./farm-cmd.ts')).farmCommand,
+  farm: async () => (await import('../farm/farm-cmd.ts')).farmCommand,
   keygen: async () => (await import('./keygen-cmd.ts')).keygenCommand,
   version: async () => async () => {
     console.log(`heck ${VERSION}`)

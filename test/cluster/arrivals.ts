@@ -5,7 +5,7 @@
  * tests compute coverage gaps (time between consecutive checks of a target by
  * any node) and double-checking (two nodes checking the same target at once).
  */
-import type { Farm } from '../../src/cli/farm/farm.ts'
+import type { Farm } from '../../src/farm/farm.ts'
 
 export interface Arrival {
   at: number

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startFarm, type Farm } from '../../src/cli/farm/farm.ts'
+import { startFarm, type Farm } from '../../src/farm/farm.ts'
 import { AgentSet, type Agent } from '../helpers/agents.ts'
 import { ensureBinary, eventually } from '../helpers/binary.ts'
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
-import { startFarm } from '../../src/cli/farm/farm.ts'
+import { startFarm } from '../../src/farm/farm.ts'
 import { ensureBinary, eventually, freePort } from '../helpers/binary.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'heck-persist-'))

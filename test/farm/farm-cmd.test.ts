@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseFarmFlags } from '../../src/cli/farm-cmd.ts'
+import { parseFarmFlags } from '../../src/farm/farm-cmd.ts'
 
 const root = join(import.meta.dir, '../..')
 const dir = mkdtempSync(join(tmpdir(), 'heck-farm-cmd-'))

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, test } from 'bun:test'
 import { parseTargetsText } from '../../src/config/targets-file.ts'
-import { startFarm, type Farm, type FarmOptions, type FarmStats } from '../../src/cli/farm/farm.ts'
+import { startFarm, type Farm, type FarmOptions, type FarmStats } from '../../src/farm/farm.ts'
 
 const farms: Farm[] = []
 afterEach(async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { parseTargetsText } from '../../src/config/targets-file.ts'
-import { FarmCounters, nodeFromUserAgent, RECENT_PER_TARGET, TargetCounter } from '../../src/cli/farm/counters.ts'
-import { parseIdList, splitListArg } from '../../src/cli/farm/id-list.ts'
-import { renderTargetsYaml, targetsOptionsFromQuery } from '../../src/cli/farm/targets-yaml.ts'
+import { FarmCounters, nodeFromUserAgent, RECENT_PER_TARGET, TargetCounter } from '../../src/farm/counters.ts'
+import { parseIdList, splitListArg } from '../../src/farm/id-list.ts'
+import { renderTargetsYaml, targetsOptionsFromQuery } from '../../src/farm/targets-yaml.ts'
 
 describe('counters', () => {
   test('node names come from the SPEC User-Agent', () => {

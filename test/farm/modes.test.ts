@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { decide, isDown, parseModeSpec, toMode, toSpec } from '../../src/cli/farm/modes.ts'
+import { decide, isDown, parseModeSpec, toMode, toSpec } from '../../src/farm/modes.ts'
 import { SeededRng } from '../../src/seams/rng.ts'
 
 const never = () => 0.5

@@ -5,7 +5,7 @@
  */
 import { afterAll, expect, test } from 'bun:test'
 import { parseTargetsText } from '../../src/config/targets-file.ts'
-import { startFarm } from '../../src/cli/farm/farm.ts'
+import { startFarm } from '../../src/farm/farm.ts'
 import { Registry } from '../../src/metrics/registry.ts'
 import { HeckNode } from '../../src/node/node.ts'
 import type { NodeEvent } from '../../src/node/types.ts'

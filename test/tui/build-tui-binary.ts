@@ -1,7 +1,7 @@
 /**
  * Builds a compiled binary with the blessed plugin, for the TUI's end-to-end
  * test and benchmark: the real CLI (src/cli/main.ts, run as `heck tui ...`) or
- * a TUI-only entry (src/tui/standalone-entry.ts, run as `heck-tui ...`).
+ * a TUI-only entry (test/tui/standalone-entry.ts, run as `heck-tui ...`).
  *
  *   bun test/tui/build-tui-binary.ts OUTFILE [cli|standalone]
  */
@@ -14,7 +14,7 @@ export type Entry = 'cli' | 'standalone'
 /** Builds OUTFILE; returns null on success or the build log on failure. */
 export async function buildTuiBinary(outfile: string, entry: Entry = 'standalone'): Promise<string | null> {
   const result = await Bun.build({
-    entrypoints: [entry === 'cli' ? `${root}src/cli/main.ts` : `${root}src/tui/standalone-entry.ts`],
+    entrypoints: [entry === 'cli' ? `${root}src/cli/main.ts` : `${root}test/tui/standalone-entry.ts`],
     compile: { outfile, autoloadDotenv: false, autoloadBunfig: false },
     minify: true,
     plugins: [blessedPlugin],

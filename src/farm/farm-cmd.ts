@@ -1,14 +1,14 @@
 /**
  * `heck farm [--port P] [--count N] [--flap RATE] [--host H]`: serves N
- * simulated health endpoints for demos, tests and benchmarks (src/cli/farm/).
+ * simulated health endpoints for demos, tests and benchmarks (src/farm/).
  * Runs until SIGINT or SIGTERM.
  */
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { parseDuration } from '../config/duration.ts'
-import { startFarm, type FarmOptions } from './farm/farm.ts'
-import { parseIdList, splitListArg } from './farm/id-list.ts'
-import type { Fault, ModeSpec } from './farm/modes.ts'
+import { startFarm, type FarmOptions } from './farm.ts'
+import { parseIdList, splitListArg } from './id-list.ts'
+import type { Fault, ModeSpec } from './modes.ts'
 
 const HELP = `Usage: heck farm [flags]
 

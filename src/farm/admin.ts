@@ -11,7 +11,7 @@
  *   GET  /admin/targets.yaml?count=&interval=&timeout=&rise=&fall=&connection=&prefix=&start=
  *   GET  /admin/healthz                       200 "ok"
  */
-import type { Farm } from './farm.ts'
+import type { Farm } from './types.ts'
 import { parseModeSpec, type ModeSpec } from './modes.ts'
 import { MAX_FILE_TARGETS, targetsOptionsFromQuery } from './targets-yaml.ts'
 

@@ -6,11 +6,14 @@
  * slice, a map lookup and a counter bump. Test and bench infrastructure that
  * ships in the binary: it is I/O edge code and uses Bun and real timers directly.
  */
-import { SeededRng } from '../../seams/rng.ts'
+import { SeededRng } from '../seams/rng.ts'
 import { handleAdmin } from './admin.ts'
-import { FarmCounters, TargetCounter, type NodeCount } from './counters.ts'
+import { FarmCounters, TargetCounter } from './counters.ts'
 import { decide, toMode, toSpec, type Mode, type ModeSpec } from './modes.ts'
-import { renderTargetsYaml, type TargetsFileOptions } from './targets-yaml.ts'
+import { renderTargetsYaml } from './targets-yaml.ts'
+import type { Farm, FarmStats, StatsQuery, TargetStats } from './types.ts'
+
+export type { Farm, FarmStats, StatsQuery, TargetStats }
 
 export interface FarmOptions {
   /** TCP port; 0 (the default) picks a free one. */
@@ -29,50 +32,6 @@ export interface FarmOptions {
   modes?: Array<{ ids: string[]; spec: ModeSpec }>
   /** Told about each random outage, for the CLI's log. */
   onFlap?: (id: string, downMs: number) => void
-}
-
-export interface StatsQuery {
-  /** Only totals and per-node counts (cheap, for benchmarks polling 10,000 endpoints). */
-  summary?: boolean
-  /** Only this endpoint, with its recent arrivals. */
-  target?: string
-}
-
-export interface TargetStats {
-  count: number
-  /** Wall-clock ms of the last check (0 = never) and the node that ran it. */
-  last: number
-  lastNode: string
-  nodes: Record<string, NodeCount>
-  mode?: ModeSpec
-  recent?: Array<{ at: number; node: string }>
-}
-
-export interface FarmStats {
-  total: number
-  /** When counting started (start or last counter reset), and now; wall-clock ms. */
-  startedAt: number
-  now: number
-  count: number
-  /** Requests held right now by slow or hanging endpoints. */
-  waiting: number
-  byNode: Record<string, number>
-  byTarget?: Record<string, number>
-  targets?: Record<string, TargetStats>
-}
-
-export interface Farm {
-  readonly port: number
-  readonly host: string
-  /** Base URL that clients use (a wildcard host becomes loopback). */
-  readonly url: string
-  readonly count: number
-  stop(): Promise<void>
-  stats(q?: StatsQuery): FarmStats
-  setMode(ids: string | string[], spec: ModeSpec): void
-  mode(id: string): ModeSpec | undefined
-  reset(what?: 'all' | 'modes' | 'counters'): void
-  targetsYaml(o?: Partial<TargetsFileOptions>): string
 }
 
 interface Endpoint {

@@ -3,8 +3,8 @@
  * `heck farm`, so tests and benchmarks get a matching file without writing one
  * by hand: endpoint i is served at /t/<i> and becomes target `<prefix><i>`.
  */
-import { parseDuration } from '../../config/duration.ts'
-import type { ConnectionMode } from '../../config/types.ts'
+import { parseDuration } from '../config/duration.ts'
+import type { ConnectionMode } from '../config/types.ts'
 
 export interface TargetsFileOptions {
   /** The farm's base URL, e.g. http://127.0.0.1:8081. */
