@@ -78,8 +78,8 @@ export function cycles(graph: Map<string, string[]>): string[][] {
  */
 export const LAYERS: string[][] = [
   ['version.ts', 'seams'],
-  ['codec', 'config', 'metrics', 'ownership'],
-  ['membership', 'crdt', 'poller', 'history'],
+  ['codec', 'config', 'metrics'],
+  ['membership', 'crdt', 'poller', 'history', 'ownership'],
   ['alerts', 'node'],
   // Real I/O adapters: they implement the seams and the cores' interfaces (Prober, Poster).
   ['runtime'],

@@ -1,0 +1,129 @@
+/**
+ * What a node does with each check result of a target it owns: rise/fall (HAProxy's
+ * thresholds, poller/rise-fall.ts), the local ring of recent results, history, the
+ * write to the shared state (at once on a status change, else at a slow refresh
+ * cadence), the webhook alert, and the log line. One owner per target, so each
+ * change is written and announced once, not once per node.
+ */
+import type { AlertEvent } from '../alerts/webhooks.ts'
+import type { CheckResult, Status, Target } from '../config/types.ts'
+import type { HistoryStore } from '../history/history.ts'
+import type { ProbeOutcome } from '../poller/prober.ts'
+import { nextHealth, type HealthState } from '../poller/rise-fall.ts'
+import type { Clock } from '../seams/clock.ts'
+import type { Logger } from '../seams/log.ts'
+import type { Rng } from '../seams/rng.ts'
+import { RecentResults } from './recent-results.ts'
+import type { StateStore } from './state-store.ts'
+
+export interface ResultOptions {
+  self: string
+  clock: Clock
+  /** For spreading refreshes (0.5–1.5 × lastResultRefreshMs). */
+  rng: Rng
+  state: StateStore
+  log: Logger
+  history?: HistoryStore
+  alerts?: { send(e: AlertEvent): void }
+  /**
+   * How often (ms) a target's latest result is written to the shared state when its
+   * status has not changed; status changes are written at once. Every write reaches every
+   * node by gossip, and the piggyback budget (about 20 KiB/s per node on lan) is shared
+   * with the status changes that matter, so refreshes must stay rare: at 2,000 targets a
+   * 30 s refresh saturated it and held status changes back by seconds (16 agents). Lower
+   * means fresher `last` results on nodes that do not check the target. Default 300000.
+   */
+  lastResultRefreshMs?: number
+  /** The ownership term this node writes a target under, or undefined when it does not own it now. */
+  termOf(id: string): number | undefined
+  /** Told the wall time of each result that was not written to the shared state. */
+  onUnwritten(at: number): void
+}
+
+export class ResultHandler {
+  readonly recent = new RecentResults()
+  /** Rise/fall state of the targets this node checks, from their first result on. */
+  private readonly local = new Map<string, HealthState>()
+  /** Per target: when its latest result is next written to the shared state, status unchanged. */
+  private readonly nextRefreshAt = new Map<string, number>()
+  private readonly refreshMs: number
+
+  constructor(private readonly o: ResultOptions) {
+    this.refreshMs = o.lastResultRefreshMs ?? 300_000
+  }
+
+  /** This node's own rise/fall state for a target it checks, if it has checked it yet. */
+  localHealth(id: string): HealthState | undefined {
+    return this.local.get(id)
+  }
+
+  /** Starts a target over from the shared record (taken over, or no longer this node's). */
+  restart(id: string): void {
+    this.local.delete(id)
+    this.nextRefreshAt.delete(id)
+  }
+
+  /** Forgets everything about a removed target. */
+  forget(id: string): void {
+    this.restart(id)
+    this.recent.delete(id)
+  }
+
+  handle(target: Target, o: ProbeOutcome): void {
+    const { clock, state } = this.o
+    const term = this.o.termOf(target.id)
+    if (term === undefined || !state.target(target.id)) return
+    const now = clock.now()
+    const result: CheckResult = {
+      ok: o.ok,
+      latency_ms: Math.round(o.latencyMs * 100) / 100,
+      checked_at: now,
+      checker: this.o.self,
+      ...(o.statusCode !== undefined ? { status_code: o.statusCode } : {}),
+      ...(o.error !== undefined ? { error: o.error } : {}),
+    }
+    this.recent.add(target.id, result)
+    const prevRecord = state.health(target.id)
+    const prev = this.local.get(target.id) ?? {
+      status: prevRecord?.status ?? 'unknown',
+      since: prevRecord?.since ?? now,
+      okStreak: 0,
+      failStreak: 0,
+    }
+    const next = nextHealth(prev, o.ok, { rise: target.rise, fall: target.fall }, now)
+    this.local.set(target.id, next)
+    this.o.history?.recordCheck(target.id, result)
+    const changed = next.status !== prev.status
+    if (changed) this.o.history?.recordTransition(target.id, prev.status, next.status, now)
+    // Refreshes are spread (0.5–1.5 × the period) so targets that turned healthy together
+    // do not all write again in the same second.
+    const refreshAt = this.nextRefreshAt.get(target.id)
+    const due = refreshAt !== undefined && now >= refreshAt
+    if (changed || due || refreshAt === undefined) {
+      this.nextRefreshAt.set(target.id, now + this.refreshMs * (0.5 + this.o.rng.next()))
+    }
+    // The shared record may disagree without a local change: another node wrote it meanwhile.
+    const stale = prevRecord ? prevRecord.status !== next.status || prevRecord.owner !== this.o.self : next.status !== 'unknown'
+    if (changed || due || stale) {
+      state.observe({ id: target.id, status: next.status, since: next.since, owner: this.o.self, last: result, term })
+    } else this.o.onUnwritten(now)
+    if (changed) this.announce(target, prev.status, next.status, next.since, o.error)
+  }
+
+  private announce(target: Target, from: Status, to: Status, since: number, error: string | undefined): void {
+    // Only the owner gets here, so each change is announced once, not once per node.
+    this.o.alerts?.send({
+      type: 'health',
+      target: target.id,
+      status: to,
+      previous: from,
+      since,
+      node: this.o.self,
+      ...(error !== undefined ? { error } : {}),
+      ...(target.check.kind === 'http' ? { url: target.check.url } : {}),
+    })
+    // A first verdict (from `unknown`) is routine and comes for every target at start-up:
+    // 10,000 info lines at once would stall the loop, so those go to debug.
+    this.o.log(from === 'unknown' ? 'debug' : 'info', 'target status changed', { target: target.id, from, to, error })
+  }
+}
