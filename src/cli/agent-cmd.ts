@@ -1,34 +1,32 @@
 /**
  * `heck agent`: runs one node. This is the edge where real things happen: flags,
- * the targets file and its reloads, sockets, signals. The node itself
- * (src/node/node.ts) gets everything it needs through seams.
+ * the targets file and its reloads, the data dir, the gossip socket, signals and
+ * the HTTP server. The agent itself is assembled by src/agent/assemble.ts from the
+ * real clock, transport and prober handed in here.
  */
 import { appendFileSync, mkdirSync, watch, type FSWatcher } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
+import { assembleAgent } from '../agent/assemble.ts'
+import type { AgentConfig } from '../agent/config.ts'
 import { createApp } from '../api/app.ts'
 import { loadTargetsFile } from '../config/targets-file.ts'
 import { parseDuration } from '../config/duration.ts'
-import { startCluster, type ClusterParts } from './agent-cluster.ts'
 import type { TargetsFile } from '../config/types.ts'
+import { transportLimits } from '../gossip/membership.ts'
+import { HistoryStore } from '../history/history.ts'
 import { Registry } from '../metrics/registry.ts'
-import { HeckNode } from '../node/node.ts'
-import { realClock } from '../runtime/real-clock.ts'
+import { startGcPacer } from '../runtime/gc.ts'
+import { fetchPoster } from '../runtime/http-post.ts'
 import { createProber } from '../runtime/http-prober.ts'
-import { isLevel, type Logger } from '../seams/log.ts'
 import { createLogger } from '../runtime/logger.ts'
 import { randomRng } from '../runtime/random-rng.ts'
-import { HistoryStore } from '../history/history.ts'
-import { WebhookDispatcher } from '../alerts/webhooks.ts'
-import { fetchPoster } from '../runtime/http-post.ts'
-import { startGcPacer } from '../runtime/gc.ts'
+import { realClock } from '../runtime/real-clock.ts'
+import { UdpTransport } from '../runtime/udp-transport.ts'
+import { isLevel, type Level } from '../seams/log.ts'
 import { VERSION } from '../version.ts'
 import { formatAddr, parseAddr, parseFlags } from './args.ts'
 import { UsageError } from './errors.ts'
-
-
-/** See NodeOptions.joinSettleMs. Longer merges more joins into one move; shorter hands a newcomer its share sooner. */
-const JOIN_SETTLE_MS = 3000
 
 export const AGENT_FLAGS = {
   name: { type: 'string' },
@@ -71,24 +69,18 @@ const AGENT_HELP = `Usage: heck agent [flags]
   --log-format FORMAT      text or json (default text)
 `
 
-export interface AgentConfig {
+/** What the flags say: the agent's settings plus what only the command itself uses. */
+export interface AgentFlags {
   name: string
   http: { host: string; port: number }
-  targetsPath?: string
-  dataDir?: string
-  apiToken?: string
-  maxConcurrentChecks: number
-  logLevel: 'debug' | 'info' | 'warn' | 'error'
-  logFormat: 'text' | 'json'
-  tui: boolean
   bind: { host: string; port: number }
   advertise?: { host: string; port: number }
-  join: string[]
-  retryJoin: string[]
-  profile: 'lan' | 'local' | 'wan'
-  keys: string[]
-  joinTimeoutMs: number
-  retryIntervalMs: number
+  targetsPath?: string
+  dataDir?: string
+  logLevel: Level
+  logFormat: 'text' | 'json'
+  tui: boolean
+  agent: Omit<AgentConfig, 'httpAddr'>
 }
 
 function durationFlag(flag: string, v: string | undefined, dflt: number): number {
@@ -98,7 +90,7 @@ function durationFlag(flag: string, v: string | undefined, dflt: number): number
   return d
 }
 
-export function parseAgentArgs(args: string[]): AgentConfig | 'help' {
+export function parseAgentArgs(args: string[]): AgentFlags | 'help' {
   const { values: v } = parseFlags('agent', args, AGENT_FLAGS)
   if (v.help) return 'help'
   const logLevel = v['log-level'] ?? 'info'
@@ -122,24 +114,28 @@ export function parseAgentArgs(args: string[]): AgentConfig | 'help' {
     } catch {}
     if (!raw || raw.length !== 32) throw new UsageError('--encrypt: expected a base64 32-byte key; make one with `heck keygen`')
   }
+  const http = parseAddr('--http', v.http ?? '127.0.0.1:8080')
   return {
     name,
-    http: parseAddr('--http', v.http ?? '127.0.0.1:8080'),
+    http,
+    bind,
+    advertise: v.advertise ? parseAddr('--advertise', v.advertise) : undefined,
     targetsPath: v.targets,
     dataDir: v['data-dir'],
-    apiToken: v['api-token'],
-    maxConcurrentChecks: maxChecks,
     logLevel,
     logFormat,
     tui: v.tui ?? false,
-    bind,
-    advertise: v.advertise ? parseAddr('--advertise', v.advertise) : undefined,
-    join: v.join ?? [],
-    retryJoin: v['retry-join'] ?? [],
-    profile,
-    keys: v.encrypt ?? [],
-    joinTimeoutMs: durationFlag('--join-timeout', v['join-timeout'], 10_000),
-    retryIntervalMs: durationFlag('--retry-interval', v['retry-interval'], 5_000),
+    agent: {
+      name,
+      profile,
+      keys: v.encrypt ?? [],
+      join: v.join ?? [],
+      retryJoin: v['retry-join'] ?? [],
+      joinTimeoutMs: durationFlag('--join-timeout', v['join-timeout'], 10_000),
+      retryIntervalMs: durationFlag('--retry-interval', v['retry-interval'], 5_000),
+      apiToken: v['api-token'],
+      maxConcurrentChecks: maxChecks,
+    },
   }
 }
 
@@ -179,32 +175,36 @@ export async function agentCommand(args: string[]): Promise<number> {
   const metrics = new Registry()
   const reloadErrors = metrics.counter('heck_config_reload_errors_total', 'Targets file reloads refused because the file was invalid')
   const history = cfg.dataDir ? await HistoryStore.open(cfg.dataDir, { clock: realClock }) : undefined
-  const alerts = new WebhookDispatcher({ clock: realClock, post: fetchPoster, log, metrics })
-  alerts.setHooks(initial.webhooks)
-  let parts: ClusterParts
+  const { maxFrameBytes, serveTimeoutMs } = transportLimits(cfg.agent.profile)
+  let transport: UdpTransport
   try {
-    parts = await startCluster(cfg, { metrics, log, history })
+    transport = await UdpTransport.start({
+      bind: formatAddr(cfg.bind.host, cfg.bind.port),
+      advertise: cfg.advertise ? formatAddr(cfg.advertise.host, cfg.advertise.port) : undefined,
+      maxFrameBytes,
+      serveTimeoutMs,
+    })
   } catch (e) {
     history?.close()
     throw e
   }
-  const node = new HeckNode({
-    state: parts.store,
-    cluster: parts.cluster,
-    alerts,
-    name: cfg.name,
-    clock: realClock,
-    rng: randomRng(),
-    prober: createProber({ version: VERSION, nodeName: cfg.name }),
-    metrics,
-    log,
-    history,
-    maxConcurrentChecks: cfg.maxConcurrentChecks,
-    // Newcomers take their share of targets after 3 s without another join (HeckNode's
-    // joinSettleMs): a cold start of many agents moves each target once, not once per join.
-    joinSettleMs: JOIN_SETTLE_MS,
-    joining: cfg.join.length > 0 || cfg.retryJoin.length > 0,
-  })
+  const httpHost = cfg.http.host === '0.0.0.0' || cfg.http.host === '::' ? (cfg.advertise?.host ?? '127.0.0.1') : cfg.http.host
+  const agent = assembleAgent(
+    { ...cfg.agent, httpAddr: formatAddr(httpHost, cfg.http.port) },
+    {
+      clock: realClock,
+      rng: randomRng(),
+      transport,
+      prober: createProber({ version: VERSION, nodeName: cfg.name }),
+      log,
+      metrics,
+      post: fetchPoster,
+      history,
+      kv: history?.kv,
+    },
+  )
+  agent.alerts.setHooks(initial.webhooks)
+  await agent.start() // a --join no seed answered → exit 1, with the reason
 
   let leaving: Promise<void> | undefined
   const done = Promise.withResolvers<number>()
@@ -214,40 +214,19 @@ export async function agentCommand(args: string[]): Promise<number> {
       const force = setTimeout(() => done.resolve(0), 4500) // SPEC: exit within 5 s whatever happens
       watcher?.close()
       stopGc()
-      alerts.stop()
-      // Leave first: peers record `left` and take over at once, and the state is saved
-      // while the data dir is still open.
-      await parts.leave(2500)
-      await node.stop().catch((e) => log('warn', 'stop failed', { error: String(e) }))
+      await agent.leave(2500)
       server.stop(true)
       clearTimeout(force)
       done.resolve(0)
     })()
   }
 
-  const app = createApp({
-    node: cfg.name,
-    version: VERSION,
-    apiToken: cfg.apiToken,
-    metrics,
-    clock: realClock,
-    health: () => node.health(),
-    target: (id) => node.target(id),
-    putTarget: (t) => node.state.putTarget(t),
-    deleteTarget: (id) => node.state.removeTarget(id),
-    members: () => node.members(),
-    owners: (id) => node.owners(id),
-    ownershipMap: () => node.ownershipMap(),
-    newestObservationAt: () => node.newestObservationAt(),
-    subscribe: (fn) => node.bus.subscribe(fn),
-    leave: () => shutdown('POST /v1/leave'),
-  })
+  const app = createApp(agent.api(() => shutdown('POST /v1/leave')))
   let server: ReturnType<typeof Bun.serve>
   try {
     server = Bun.serve({ hostname: cfg.http.host, port: cfg.http.port, fetch: (req, srv) => app.fetch(req, { server: srv }), idleTimeout: 0 })
   } catch (e) {
-    await parts.leave(0)
-    await node.stop()
+    await agent.leave(0)
     throw new Error(`cannot listen on --http ${formatAddr(cfg.http.host, cfg.http.port)}: ${e instanceof Error ? e.message : String(e)}`)
   }
   // Collections follow the garbage, which the checks make: see GcPacerOptions.work.
@@ -256,7 +235,7 @@ export async function agentCommand(args: string[]): Promise<number> {
   log('info', 'agent started', {
     version: VERSION,
     http: `http://${formatAddr(cfg.http.host, server.port ?? cfg.http.port)}`,
-    gossip: parts.membership.addr,
+    gossip: agent.store.addr,
     targets: initial.targets.length,
   })
 
@@ -264,8 +243,7 @@ export async function agentCommand(args: string[]): Promise<number> {
     if (!targetsPath) return
     try {
       const next = await loadTargetsFile(targetsPath)
-      node.applyFile(next.targets)
-      alerts.setHooks(next.webhooks)
+      agent.applyFile(next)
       log('info', 'targets reloaded', { why, targets: next.targets.length })
     } catch (e) {
       reloadErrors.inc()
@@ -286,10 +264,8 @@ export async function agentCommand(args: string[]): Promise<number> {
   process.on('SIGINT', () => shutdown('SIGINT'))
   // Targets are loaded once the API answers: /healthz says the agent runs, and a large file
   // (10,000 targets into the replicated registry) must not hold that up. With --retry-join
-  // they also wait until this node has met a peer (see ClusterParts.joined).
-  await Promise.race([parts.joined, done.promise])
-  if (!leaving) node.applyFile(initial.targets)
+  // they also wait until this node has met a peer (see ClusterStore.joined).
+  await Promise.race([agent.joined, done.promise])
+  if (!leaving) agent.applyFile(initial)
   return done.promise
 }
-
-export type { Logger }

@@ -8,7 +8,12 @@ import { afterAll, expect, test } from 'bun:test'
 import { generateKey } from '../../src/codec/keyring.ts'
 import { Registry } from '../../src/metrics/registry.ts'
 import type { Delegate } from '../../src/membership/delegate.ts'
-import { startMembership, type MembershipHandle } from '../../src/runtime/membership.ts'
+import { SwimMembership, transportLimits } from '../../src/gossip/membership.ts'
+import { realClock } from '../../src/runtime/real-clock.ts'
+import { randomRng } from '../../src/runtime/random-rng.ts'
+import { UdpTransport } from '../../src/runtime/udp-transport.ts'
+
+type MembershipHandle = SwimMembership
 
 const key = generateKey()
 const started: MembershipHandle[] = []
@@ -36,14 +41,14 @@ const echo: Delegate = {
   handleUserRequest: (from, p) => new TextEncoder().encode(`${from}:${new TextDecoder().decode(p)}`),
 }
 
-function start(name: string, join: string[], keys = [key], metrics = new Registry()) {
-  return startMembership({
+/** A membership on its own UDP transport, started and joined through `join` (rejects if no seed answered). */
+async function start(name: string, join: string[], keys = [key], metrics = new Registry()) {
+  const transport = await UdpTransport.start({ bind: '127.0.0.1:0', ...transportLimits('local') })
+  const m = new SwimMembership({
     name,
-    bind: '127.0.0.1:0',
-    join,
-    retryJoin: [],
-    joinTimeoutMs: 1500,
-    retryIntervalMs: 1000,
+    transport,
+    clock: realClock,
+    rng: randomRng(),
     profile: 'local',
     keys,
     meta: { http: `127.0.0.1:0`, version: 'test' },
@@ -51,6 +56,12 @@ function start(name: string, join: string[], keys = [key], metrics = new Registr
     metrics,
     log: quiet,
   })
+  m.start()
+  if (join.length > 0 && (await m.join(join, 1500)) === 0) {
+    await m.shutdown()
+    throw new Error(`could not join the cluster: none of ${join.join(', ')} answered within 1500 ms`)
+  }
+  return m
 }
 
 const stateOf = (h: MembershipHandle, name: string) => h.members().find((m) => m.name === name)?.state
@@ -71,7 +82,7 @@ test('five memberships on loopback: join, hard stop → dead, leave → left, wr
   // Hard stop: no leave. Everyone else must mark it dead.
   const victim = started[3]!
   const changes: string[] = []
-  seed.on('change', (m, prev) => changes.push(`${m.name}:${prev}>${m.state}`))
+  seed.onChange((m, prev) => changes.push(`${m.name}:${prev}>${m.state}`))
   await victim.shutdown()
   const survivors = started.filter((h) => h !== victim)
   const tDead = await waitFor(() => survivors.every((h) => stateOf(h, 'm3') === 'dead'), 15_000)

@@ -12,7 +12,7 @@ import { ReplicatedState } from '../../src/crdt/replicated-state.ts'
 import { Registry } from '../../src/metrics/registry.ts'
 import type { ClusterView } from '../../src/node/cluster-view.ts'
 import { HeckNode, type NodeOptions } from '../../src/node/node.ts'
-import { ReplicatedStore } from '../../src/node/replicated-store.ts'
+import { GossipStateStore } from '../../src/gossip/gossip-state.ts'
 import type { MemberState } from '../../src/node/types.ts'
 import type { Prober, ProbeOutcome } from '../../src/poller/prober.ts'
 import { silentLogger } from '../../src/seams/log.ts'
@@ -61,7 +61,7 @@ function simNode(name: string, clock: SimClock, cluster: ScriptedCluster, target
     prober,
     metrics: new Registry(),
     log: silentLogger,
-    state: new ReplicatedStore(rs),
+    state: new GossipStateStore(rs),
     cluster: cluster.viewFor(),
     ...extra,
   })
@@ -144,7 +144,7 @@ describe(`cluster simulation (SIM_SEED=${SEED})`, () => {
     // n2 comes back (a restart: fresh node, same name): it takes its targets back, under yet higher terms.
     const rs2 = new ReplicatedState({ replicaId: 'n2#2', nodeName: 'n2', clock })
     const prober2 = new CountingProber('n2', clock)
-    const node2 = new HeckNode({ name: 'n2', clock, rng: new SeededRng(`${SEED}/n2b`), prober: prober2, metrics: new Registry(), log: silentLogger, state: new ReplicatedStore(rs2), cluster: cluster.viewFor() })
+    const node2 = new HeckNode({ name: 'n2', clock, rng: new SeededRng(`${SEED}/n2b`), prober: prober2, metrics: new Registry(), log: silentLogger, state: new GossipStateStore(rs2), cluster: cluster.viewFor() })
     nodes.set('n2', { node: node2, rs: rs2, prober: prober2, up: true })
     cluster.set('n2', 'alive')
     t0 = clock.monotonic()

@@ -1,41 +1,23 @@
 /**
- * StateStore over the delta-CRDT ReplicatedState (src/crdt): what a node of a
- * cluster reads and writes. Each node's targets file is its own contribution
+ * The gossip StateStore: the target registry and the health map over the
+ * delta-CRDT ReplicatedState (src/crdt), what a node of a gossip cluster reads and
+ * writes. Each node's targets file is its own contribution
  * (contributor = node name); the API writes as the shared contributor `api`, so
  * a file that drops a target never removes what the API added, while an API
- * DELETE removes every contribution. Definitions arriving from peers are checked
- * for shape before the poller sees them: a peer running other code must not
- * crash this one.
+ * DELETE removes every contribution. Definitions arriving from peers pass the
+ * same validation as the file and the API (asTarget) before the poller sees them:
+ * a peer running other code must not crash this one.
  */
 import type { CheckResult, Status, Target } from '../config/types.ts'
-import { ID_PATTERN } from '../config/targets-file.ts'
+import { asTarget } from '../config/target-form.ts'
 import type { HealthObservation, ReplicatedState, TargetView } from '../crdt/replicated-state.ts'
-import { ChangeSource, FileContributions, type HealthRecord, type StateStore } from './state-store.ts'
+import { ChangeSource, FileContributions, type HealthRecord, type StateStore } from '../node/state-store.ts'
 
 /** The contributor name API writes use, shared by every node. */
 export const API_CONTRIBUTOR = 'api'
 
 const STATUSES = new Set<Status>(['healthy', 'unhealthy', 'unknown'])
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-const posInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0
-
-/** A structural check of a normalised Target received from a peer. */
-export function asTarget(id: string, v: unknown): Target | undefined {
-  if (!isObj(v) || v.id !== id || !ID_PATTERN.test(id)) return undefined
-  if (!posInt(v.intervalMs) || !posInt(v.timeoutMs) || !posInt(v.rise) || !posInt(v.fall)) return undefined
-  if ((v.timeoutMs as number) >= (v.intervalMs as number)) return undefined
-  if (v.connection !== 'reuse' && v.connection !== 'new') return undefined
-  const c = v.check
-  if (!isObj(c)) return undefined
-  if (c.kind === 'http') {
-    if (typeof c.url !== 'string' || typeof c.method !== 'string' || !isObj(c.headers)) return undefined
-  } else if (c.kind === 'tcp') {
-    if (typeof c.host !== 'string' || !posInt(c.port)) return undefined
-  } else return undefined
-  const e = v.expect
-  if (!isObj(e) || !Array.isArray(e.status)) return undefined
-  return v as unknown as Target
-}
 
 function asRecord(id: string, o: HealthObservation | undefined): HealthRecord | undefined {
   if (!o || !STATUSES.has(o.status as Status) || typeof o.owner !== 'string') return undefined
@@ -44,7 +26,7 @@ function asRecord(id: string, o: HealthObservation | undefined): HealthRecord | 
   return { id, status: o.status as Status, since: Number(o.since) || 0, owner: o.owner, last, term: Number(o.term) || 0 }
 }
 
-export class ReplicatedStore extends ChangeSource implements StateStore {
+export class GossipStateStore extends ChangeSource implements StateStore {
   private defs = new Map<string, Target>()
   private healthCache = new Map<string, HealthRecord>()
   private files = new FileContributions()

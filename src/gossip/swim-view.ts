@@ -1,17 +1,17 @@
 /**
- * ClusterView over the SWIM membership handle: the node sees members and their
- * states, and hears when any of them changes. Change bursts (a join storm, a
- * partition) are passed on as they come; the node coalesces its own work.
+ * ClusterView over SWIM membership: the node sees members and their states, and
+ * hears when any of them changes. Change bursts (a join storm, a partition) are
+ * passed on as they come; the node coalesces its own work.
  */
-import type { MembershipHandle } from '../runtime/membership.ts'
-import type { ClusterView } from './cluster-view.ts'
-import type { MemberView } from './types.ts'
+import type { ClusterView } from '../node/cluster-view.ts'
+import type { MemberView } from '../node/types.ts'
+import type { SwimMembership } from './membership.ts'
 
-export class SwimCluster implements ClusterView {
+export class SwimClusterView implements ClusterView {
   private fns = new Set<() => void>()
 
-  constructor(private readonly m: MembershipHandle) {
-    m.on('change', () => {
+  constructor(private readonly m: SwimMembership) {
+    m.onChange(() => {
       for (const fn of this.fns) fn()
     })
   }

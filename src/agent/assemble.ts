@@ -1,0 +1,142 @@
+/**
+ * One agent, assembled once from its parts with every piece of I/O handed in: the
+ * CLI passes the real clock, a bound UDP transport, the HTTP prober and SQLite; the
+ * simulator passes a SimClock, a SimTransport and a simulated prober, and runs many
+ * agents in one seeded process (as FoundationDB's simulator, TigerBeetle's VOPR and
+ * madsim run whole nodes). Nothing here opens a socket, reads a file or starts a
+ * timer of its own.
+ */
+import type { ApiDeps } from '../api/deps.ts'
+import { WebhookDispatcher, type Poster } from '../alerts/webhooks.ts'
+import type { TargetsFile } from '../config/types.ts'
+import { GossipClusterStore } from '../gossip/gossip-store.ts'
+import type { HistoryStore } from '../history/history.ts'
+import type { KvStore } from '../history/kv.ts'
+import type { Registry } from '../metrics/registry.ts'
+import type { ClusterStore } from '../node/cluster-store.ts'
+import { HeckNode } from '../node/node.ts'
+import type { Prober } from '../poller/prober.ts'
+import type { Clock } from '../seams/clock.ts'
+import type { Logger } from '../seams/log.ts'
+import type { Rng } from '../seams/rng.ts'
+import type { Transport } from '../seams/transport.ts'
+import { VERSION } from '../version.ts'
+import { JOIN_SETTLE_MS, type AgentConfig } from './config.ts'
+
+export interface AgentIO {
+  clock: Clock
+  rng: Rng
+  /** The gossip transport, bound; the agent closes it when it stops. */
+  transport: Transport
+  prober: Prober
+  log: Logger
+  metrics: Registry
+  /** Delivers webhook alerts. */
+  post: Poster
+  /** Transition and per-minute history (SQLite), with a data dir. */
+  history?: HistoryStore
+  /** The data dir's key-value table (replica id, last known state), with a data dir. */
+  kv?: KvStore
+}
+
+export interface Agent {
+  readonly name: string
+  readonly node: HeckNode
+  readonly store: ClusterStore
+  readonly alerts: WebhookDispatcher
+  /** What the HTTP API needs (createApp(deps)); `leave` is how `POST /v1/leave` stops the process. */
+  api(leave: () => void): ApiDeps
+  /** Joins the cluster; rejects when none of the `--join` seeds answered. */
+  start(): Promise<void>
+  /** See ClusterStore.joined. */
+  readonly joined: Promise<void>
+  /** Applies this node's targets file: its targets (its own contribution) and webhooks. */
+  applyFile(file: TargetsFile): void
+  /** Graceful: peers record `left` and take over at once; state is saved; then everything stops. */
+  leave(timeoutMs: number): Promise<void>
+  /** Stops at once without a word to peers (a crash, or a start that failed). */
+  stop(): Promise<void>
+}
+
+export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
+  const { clock, log, metrics } = io
+  const joining = config.join.length > 0 || config.retryJoin.length > 0
+  const store: ClusterStore = new GossipClusterStore(
+    {
+      name: config.name,
+      profile: config.profile,
+      swimOverrides: config.swimOverrides,
+      keys: config.keys,
+      join: config.join,
+      retryJoin: config.retryJoin,
+      joinTimeoutMs: config.joinTimeoutMs,
+      retryIntervalMs: config.retryIntervalMs,
+      // `boot` tells this run from a previous one under the same name (AssignmentOptions.joining:
+      // a node restarted before anyone saw it gone is still an owner and must not wait).
+      meta: { http: config.httpAddr, version: VERSION, boot: clock.now().toString(36) },
+      persistEveryMs: config.persistEveryMs,
+      pruneEveryMs: config.pruneEveryMs,
+      syncTimeoutMs: config.syncTimeoutMs,
+    },
+    { clock, rng: io.rng, transport: io.transport, log, metrics, kv: io.kv },
+  )
+  const alerts = new WebhookDispatcher({ clock, post: io.post, log, metrics })
+  const node = new HeckNode({
+    name: config.name,
+    clock,
+    rng: io.rng.fork('node'),
+    prober: io.prober,
+    metrics,
+    log,
+    state: store.state,
+    cluster: store.cluster,
+    alerts,
+    history: io.history,
+    maxConcurrentChecks: config.maxConcurrentChecks,
+    joinSettleMs: config.joinSettleMs ?? JOIN_SETTLE_MS,
+    joining,
+    lastResultRefreshMs: config.lastResultRefreshMs,
+    checkCoalesceMaxMs: config.checkCoalesceMaxMs,
+  })
+  let stopping: Promise<void> | undefined
+  const stopAll = (graceful: number | undefined) =>
+    (stopping ??= (async () => {
+      alerts.stop()
+      // Leave first: peers record `left` and take over at once, and the state is saved
+      // while the data dir is still open.
+      if (graceful !== undefined) await store.leave(graceful)
+      else await store.close()
+      await node.stop().catch((e) => log('warn', 'stop failed', { error: String(e) }))
+    })())
+  return {
+    name: config.name,
+    node,
+    store,
+    alerts,
+    api: (leave) => ({
+      node: config.name,
+      version: VERSION,
+      apiToken: config.apiToken,
+      metrics,
+      clock,
+      health: () => node.health(),
+      target: (id) => node.target(id),
+      putTarget: (t) => node.state.putTarget(t),
+      deleteTarget: (id) => node.state.removeTarget(id),
+      members: () => node.members(),
+      owners: (id) => node.owners(id),
+      ownershipMap: () => node.ownershipMap(),
+      newestObservationAt: () => node.newestObservationAt(),
+      subscribe: (fn) => node.bus.subscribe(fn),
+      leave,
+    }),
+    joined: store.joined,
+    start: () => store.start(),
+    applyFile(file) {
+      node.applyFile(file.targets)
+      alerts.setHooks(file.webhooks)
+    },
+    leave: (timeoutMs) => stopAll(timeoutMs),
+    stop: () => stopAll(undefined),
+  }
+}
