@@ -59,6 +59,14 @@ export interface NodeOptions {
   joining?: boolean
 }
 
+/**
+ * How long (ms) registry changes are gathered before the node re-plans what it checks.
+ * A peer's registry arrives delta by delta, and re-planning every target per delta cost
+ * a 50-agent × 2,000-target simulation most of its CPU (now only the changed targets
+ * are looked at, in batches). A new target's first check comes at most this much later.
+ */
+const REGISTRY_BATCH_MS = 50
+
 export class HeckNode {
   readonly name: string
   readonly bus = new EventBus()
@@ -72,7 +80,11 @@ export class HeckNode {
   private readonly assignment: OwnerAssignment
   /** Targets this node checks now, with the ownership term it writes under. */
   private owned = new Map<string, number>()
-  private reconcilePending = false
+  /** When the pending reconcile runs (monotonic ms), and how to cancel it. */
+  private reconcileAt: number | undefined
+  private reconcileCancel?: () => void
+  /** Targets whose definitions changed since the last reconcile; undefined when every target needs a look. */
+  private changedTargets: Set<string> | undefined
   private stopped = false
   private unsubscribe: () => void
   private unsubscribeCluster: () => void
@@ -119,9 +131,13 @@ export class HeckNode {
     })
     this.unsubscribe = this.state.onChange((c) => {
       if (c.kind === 'target') {
-        if (c.action === 'removed') this.results.forget(c.id)
+        if (c.action === 'removed') {
+          this.results.forget(c.id)
+          this.assignment.forget(c.id)
+        }
         this.bus.emit({ type: 'target', id: c.id, action: c.action })
-        this.scheduleReconcile()
+        this.changedTargets?.add(c.id)
+        this.scheduleReconcile(REGISTRY_BATCH_MS)
       } else {
         const at = c.record.last?.checked_at
         if (at !== undefined && (this.newestAt === null || at > this.newestAt)) this.newestAt = at
@@ -167,7 +183,10 @@ export class HeckNode {
       const prev = before.get(m.name)
       if (prev !== m.state) this.bus.emit({ type: 'member', name: m.name, state: m.state, addr: m.addr, ...(prev ? { previous: prev } : {}) })
     }
-    if (this.assignment.update(members)) this.scheduleReconcile()
+    if (this.assignment.update(members)) {
+      this.changedTargets = undefined // everything may move: the next reconcile walks every target
+      this.scheduleReconcile(0)
+    }
   }
 
   /** Owners of a target in priority order, computed from the live members alone. */
@@ -180,18 +199,24 @@ export class HeckNode {
     return this.assignment.checker(id)
   }
 
-  /** The targets this node should check now. */
-  private mine(): Target[] {
-    return this.state.targets().filter((t) => this.checker(t.id) === this.name)
-  }
-
-  /** Coalesces bursts of registry changes (a 10,000-line file) into one reconcile. */
-  private scheduleReconcile(): void {
-    if (this.reconcilePending || this.stopped) return
-    this.reconcilePending = true
-    this.clock.after(0, () => {
-      this.reconcilePending = false
-      if (!this.stopped) this.reconcile()
+  /**
+   * Coalesces bursts into one reconcile. Registry changes (a 10,000-line file, or a
+   * peer's registry arriving delta by delta) are gathered for REGISTRY_BATCH_MS and the
+   * reconcile looks at the changed targets only; a membership change reconciles at once
+   * (a takeover must not wait) and walks every target.
+   */
+  private scheduleReconcile(delayMs: number): void {
+    if (this.stopped) return
+    const at = this.clock.monotonic() + delayMs
+    if (this.reconcileAt !== undefined && this.reconcileAt <= at) return
+    this.reconcileCancel?.()
+    this.reconcileAt = at
+    this.reconcileCancel = this.clock.after(delayMs, () => {
+      this.reconcileAt = undefined
+      this.reconcileCancel = undefined
+      const changed = this.changedTargets
+      this.changedTargets = new Set()
+      if (!this.stopped) this.reconcile(changed)
     })
   }
 
@@ -200,11 +225,17 @@ export class HeckNode {
    * from another node gets a higher ownership term, so the former owner's late
    * writes lose (fencing), and its status carries on from the replicated record.
    */
-  reconcile(): void {
-    const mine = this.mine()
+  reconcile(only?: ReadonlySet<string>): void {
     const next = new Map<string, number>()
     const takenOver = new Set<string>()
-    for (const t of mine) {
+    let candidates: Iterable<Target>
+    if (only) {
+      // The owners of other targets did not change: keep them, and look at these alone.
+      for (const [id, term] of this.owned) if (!only.has(id)) next.set(id, term)
+      candidates = [...only].flatMap((id) => this.state.target(id) ?? [])
+    } else candidates = this.state.targets()
+    for (const t of candidates) {
+      if (this.checker(t.id) !== this.name) continue
       let term = this.owned.get(t.id)
       if (term === undefined) {
         const rec = this.state.health(t.id)
@@ -222,6 +253,7 @@ export class HeckNode {
     }
     for (const id of this.owned.keys()) if (!next.has(id)) this.results.restart(id)
     this.owned = next
+    const mine = [...next.keys()].flatMap((id) => this.state.target(id) ?? [])
     this.scheduler.setTargets(mine, takenOver)
   }
 
@@ -281,6 +313,7 @@ export class HeckNode {
 
   async stop(): Promise<void> {
     this.stopped = true
+    this.reconcileCancel?.()
     this.assignment.stop()
     this.unsubscribe()
     this.unsubscribeCluster()

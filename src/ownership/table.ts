@@ -152,7 +152,11 @@ export class OwnershipTable {
    * looking past the kept depth when needed; undefined when no member is usable.
    */
   firstOwnerWhere(id: string, usable: (member: string) => boolean): string | undefined {
-    const slot = this.slotOf(id)
+    return this.firstOwnerOfSlotWhere(this.slotOf(id), usable)
+  }
+
+  /** firstOwnerWhere for a slot the caller already knows (ids hash once, not on every lookup). */
+  firstOwnerOfSlotWhere(slot: number, usable: (member: string) => boolean): string | undefined {
     for (const m of this.ownersOfSlot(slot, Math.min(this.depth, this.active.length))) if (usable(m)) return m
     if (this.active.length <= this.depth) return undefined
     return this.rank(slot, this.active.length).find(usable)
