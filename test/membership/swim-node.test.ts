@@ -8,12 +8,12 @@ import { MsgTag } from '../../src/codec/swim-messages.ts'
 import type { Delegate } from '../../src/membership/delegate.ts'
 import { SwimNode } from '../../src/membership/swim-node.ts'
 import { gossipRound } from '../../src/membership/swim-sync.ts'
-import { SwimCluster, simSeed } from '../sim/swim-cluster.ts'
+import { SwimSim, simSeed } from '../sim/swim-sim.ts'
 
 const SEED = simSeed(4242)
 
-async function cluster(n: number, extra: Partial<ConstructorParameters<typeof SwimCluster>[0]> = {}) {
-  const c = new SwimCluster({ seed: SEED, n, ...extra })
+async function cluster(n: number, extra: Partial<ConstructorParameters<typeof SwimSim>[0]> = {}) {
+  const c = new SwimSim({ seed: SEED, n, ...extra })
   await c.startAll(500)
   expect(await c.runUntil(() => c.converged(), 20_000)).toBeGreaterThanOrEqual(0)
   return c
@@ -150,7 +150,7 @@ describe('SWIM core', () => {
   })
 
   test('oversized metadata is refused at start', () => {
-    const c = new SwimCluster({ seed: SEED, n: 1 })
+    const c = new SwimSim({ seed: SEED, n: 1 })
     expect(() => c.addNode('big', '10.1.1.1:1', { meta: { blob: 'x'.repeat(600) } })).toThrow(/metadata too large/)
   })
 
@@ -172,7 +172,7 @@ describe('SWIM core', () => {
         handleUserRequest: (from, p) => new TextEncoder().encode(`${name} answers ${from}: ${new TextDecoder().decode(p)}`),
       }
     }
-    const c = new SwimCluster({ seed: SEED, n: 0 })
+    const c = new SwimSim({ seed: SEED, n: 0 })
     const nodes = [0, 1, 2, 3].map((i) => c.addNode(`d${i}`, `10.2.0.${i}:7946`, { delegate: mk(`d${i}`) }))
     nodes[0]!.start()
     for (const n of nodes.slice(1)) {
@@ -190,7 +190,7 @@ describe('SWIM core', () => {
   })
 
   test('a gossip round reaches more members only while a backlog fills its packets', async () => {
-    const c = new SwimCluster({ seed: SEED, n: 0 })
+    const c = new SwimSim({ seed: SEED, n: 0 })
     // Like the CRDT queue: each payload goes out up to 3 times, least-sent first.
     const pending: Array<{ bytes: Uint8Array; left: number }> = []
     const push = (n: number) => pending.push({ bytes: new Uint8Array(n), left: 3 })

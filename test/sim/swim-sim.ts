@@ -1,5 +1,5 @@
 /**
- * A simulated SWIM cluster: N SwimNodes on one SimNetwork and SimClock, each with
+ * SwimSim, a simulated SWIM cluster: N SwimNodes on one SimNetwork and SimClock, each with
  * its own forked Rng and node clock. Keeps an event log of every membership change
  * (time, observer, member, prev → state) for determinism checks and counts false
  * positives: a live, un-crashed node marked dead by anyone.
@@ -12,7 +12,7 @@ import { SeededRng } from '../../src/seams/rng.ts'
 import { SimClock } from './sim-clock.ts'
 import { SimNetwork } from './sim-network.ts'
 
-export interface ClusterOptions {
+export interface SwimSimOptions {
   seed: number
   n: number
   profile?: ProfileName
@@ -24,7 +24,7 @@ export interface ClusterOptions {
   wallSkewMs?: number
 }
 
-export class SwimCluster {
+export class SwimSim {
   readonly clock = new SimClock()
   readonly rng: SeededRng
   readonly net: SimNetwork
@@ -38,7 +38,7 @@ export class SwimCluster {
   readonly deadSeen = new Map<string, Map<string, number>>()
   readonly codec = new SwimCodec()
 
-  constructor(readonly opts: ClusterOptions) {
+  constructor(readonly opts: SwimSimOptions) {
     this.rng = new SeededRng(opts.seed)
     this.net = new SimNetwork(this.clock, this.rng.fork('net'))
     this.cfg = profile(opts.profile ?? 'lan', opts.config)
