@@ -97,7 +97,7 @@ export class SwimMembership {
       codec,
       meta: opts.meta,
       delegate: opts.delegate,
-      log: (level, msg, fields) => opts.log(level, msg, fields as Record<string, unknown> | undefined),
+      log: opts.log,
       stats: meteredStats(opts.metrics),
     })
     const gauge = opts.metrics.gauge('heck_members', 'Members by state, as this node sees them (itself included).')

@@ -10,7 +10,8 @@ import { MsgTag, type Msg, type PushState, type WireState } from '../codec/swim-
 import type { SwimConfig } from './config.ts'
 import { overrides, suspicionMinMs, type MemberState } from './math.ts'
 import { Suspicion } from './suspicion.ts'
-import type { ChangeListener, LogFn, MemberInfo, Meta } from './types.ts'
+import type { Logger } from '../seams/log.ts'
+import type { ChangeListener, MemberInfo, Meta } from './types.ts'
 
 export interface Member {
   name: string
@@ -45,7 +46,7 @@ export abstract class SwimState {
     readonly config: SwimConfig,
     readonly clock: Clock,
     readonly lifeguard: boolean,
-    readonly log: LogFn = () => {},
+    readonly log: Logger = () => {},
   ) {}
 
   abstract broadcast(node: string, m: Msg): void

@@ -21,7 +21,8 @@ import { SwimState } from './swim-state.ts'
 import { gossipRound, pushPull, pushPullRound } from './swim-sync.ts'
 import { probeMember } from './swim-probe.ts'
 import { msUntilNextTick, probeRound, ringTarget } from './probe-schedule.ts'
-import type { LogFn, Meta, SwimStats } from './types.ts'
+import type { Logger } from '../seams/log.ts'
+import type { Meta, SwimStats } from './types.ts'
 
 export interface SwimOptions {
   name: string
@@ -34,7 +35,7 @@ export interface SwimOptions {
   delegate?: Delegate
   /** false runs plain SWIM: no health scaling, fixed suspicion timeout, no buddy. Default true. */
   lifeguard?: boolean
-  log?: LogFn
+  log?: Logger
   /** Where to count bytes and drops; the facade passes one that feeds metrics. */
   stats?: SwimStats
 }
