@@ -6,8 +6,10 @@
  */
 import { SwimCodec } from '../../src/codec/swim-envelope.ts'
 import { profile, type ProfileName, type SwimConfig } from '../../src/membership/config.ts'
-import { SwimNode } from '../../src/membership/swim-node.ts'
-import type { SwimOptions } from '../../src/membership/swim.ts'
+import type { Disseminator } from '../../src/membership/disseminator.ts'
+import type { MemberTable } from '../../src/membership/member-table.ts'
+import type { Prober } from '../../src/membership/prober.ts'
+import { SwimNode, type SwimOptions } from '../../src/membership/swim-node.ts'
 import { SeededRng } from '../../src/seams/rng.ts'
 import { SimClock } from './sim-clock.ts'
 import { SimNetwork } from './sim-network.ts'
@@ -134,6 +136,15 @@ export class SwimSim {
   allSee(name: string, states: string[]): boolean {
     return this.live().every((n) => n.name === name || states.includes(n.members.get(name)?.state ?? 'none'))
   }
+}
+
+/**
+ * A node's parts, for tests that drive one protocol step by hand (a probe now, a
+ * gossip round now, a suspicion raised here). SwimNode keeps them private so nothing
+ * in src/ reaches past its API; this is the one place tests reach in.
+ */
+export function partsOf(node: SwimNode): { table: MemberTable; prober: Prober; gossip: Disseminator } {
+  return node as unknown as { table: MemberTable; prober: Prober; gossip: Disseminator }
 }
 
 /** The seed for a simulation: SIM_SEED from the environment, or the given default. */

@@ -1,16 +1,21 @@
 /**
- * Member state and the rules that change it (memberlist state.go): alive, suspect,
- * dead and left with incarnation numbers; newer news overrides older by
+ * The member table and the rules that change it (memberlist state.go): alive,
+ * suspect, dead and left with incarnation numbers; newer news overrides older by
  * `overrides` (math.ts); claims about this node are refuted by raising its
  * incarnation; suspicion runs Lifeguard's dynamic timeout; a name may come back
  * from a new address once its old holder is dead or left.
+ *
+ * The table decides; it does not send. What follows from a change (gossip, a
+ * health penalty, a probe) goes out through TableHooks, which the node wires to
+ * the disseminator, the awareness score and the prober.
  */
 import type { Clock } from '../seams/clock.ts'
+import type { Logger } from '../seams/log.ts'
+import type { Rng } from '../seams/rng.ts'
 import { MsgTag, type Msg, type PushState, type WireState } from '../codec/swim-messages.ts'
 import type { SwimConfig } from './config.ts'
 import { overrides, suspicionMinMs, type MemberState } from './math.ts'
 import { Suspicion } from './suspicion.ts'
-import type { Logger } from '../seams/log.ts'
 import type { ChangeListener, MemberInfo, Meta } from './types.ts'
 
 export interface Member {
@@ -24,63 +29,145 @@ export interface Member {
   suspicion?: Suspicion
 }
 
+/** A member as the rest of the node may read it: no writes, no suspicion timer. */
+export type MemberRecord = Readonly<Omit<Member, 'suspicion'>>
+
+/** What a change in the table sets off elsewhere; the node wires each to the part that acts. */
+export interface TableHooks {
+  /** News about `node` to gossip (the disseminator). */
+  broadcast(node: string, m: Msg): void
+  /** Lifeguard: refuting a claim about ourselves counts against our health (awareness). */
+  adjustHealth(delta: number): void
+  /** A member was added (the prober gives it a place in its order). */
+  onNewMember(name: string): void
+  /** `accuser` still holds an accusation against `about` that `about` already refuted (the disseminator tells it). */
+  answerStale(accuser: string, about: string): void
+  /** A suspicion raised by someone else has started here (the prober may confirm it out of turn). */
+  onSuspected(name: string, k: number): void
+}
+
+export interface MemberTableOptions {
+  name: string
+  addr: string
+  meta: Meta
+  config: SwimConfig
+  clock: Clock
+  rng: Rng
+  lifeguard: boolean
+  log: Logger
+  hooks: TableHooks
+}
+
 type M<T> = Extract<Msg, { t: T }>
 
 const STATES: MemberState[] = ['alive', 'suspect', 'dead', 'left']
 
-export abstract class SwimState {
-  readonly members = new Map<string, Member>()
+const counts = (st: MemberState): number => (st === 'alive' || st === 'suspect' ? 1 : 0)
+
+export class MemberTable {
+  readonly name: string
+  readonly addr: string
+  readonly meta: Meta
+  private readonly members = new Map<string, Member>()
   /** Names for O(1) random picks; kept in step with `members`. */
-  protected memberList: string[] = []
+  private memberList: string[] = []
   private listIndex = new Map<string, number>()
   private listeners: ChangeListener[] = []
-  inc = 0
-  leaving = false
-  /** Bumped whenever a member is added, forgotten or changes address (for address lookups). */
-  addrVersion = 0
-
-  constructor(
-    readonly name: string,
-    readonly addr: string,
-    public meta: Meta,
-    readonly config: SwimConfig,
-    readonly clock: Clock,
-    readonly lifeguard: boolean,
-    readonly log: Logger = () => {},
-  ) {}
-
-  abstract broadcast(node: string, m: Msg): void
-  abstract adjustHealth(delta: number): void
-  abstract onNewMember(name: string): void
-  /** `accuser` still holds an accusation against `about` that `about` already refuted: tell it (swim.ts). */
-  abstract answerStale(accuser: string, about: string): void
-  /** A suspicion raised by someone else has started here (for out-of-turn confirmation probes). */
-  abstract onSuspected(name: string, k: number): void
-
-  onChange(fn: ChangeListener): void {
-    this.listeners.push(fn)
-  }
-
+  private inc = 0
+  private isLeaving = false
   // Alive or suspect members other than this node, kept in step with every change.
   private live = 0
-  /** Bumped whenever the set of live (alive or suspect) members may have changed. */
-  liveVersion = 0
+  private liveVer = 0
+  private addrVer = 0
+  private readonly config: SwimConfig
+  private readonly clock: Clock
+  private readonly rng: Rng
+  private readonly lifeguard: boolean
+  private readonly log: Logger
+  private readonly hooks: TableHooks
+  private selfSeen?: MemberState
+
+  constructor(o: MemberTableOptions) {
+    this.name = o.name
+    this.addr = o.addr
+    this.meta = o.meta
+    this.config = o.config
+    this.clock = o.clock
+    this.rng = o.rng
+    this.lifeguard = o.lifeguard
+    this.log = o.log
+    this.hooks = o.hooks
+  }
+
+  /** The members other than this node, read-only (tests and the simulator read states here). */
+  get view(): ReadonlyMap<string, MemberRecord> {
+    return this.members
+  }
+
+  get(name: string): MemberRecord | undefined {
+    return this.members.get(name)
+  }
+
+  values(): IterableIterator<MemberRecord> {
+    return this.members.values()
+  }
+
+  /** Member names in the order they were first heard of. */
+  names(): string[] {
+    return [...this.members.keys()]
+  }
+
+  get incarnation(): number {
+    return this.inc
+  }
+
+  get leaving(): boolean {
+    return this.isLeaving
+  }
+
+  /** From now on this node calls itself left and no longer refutes; returns the news to spread. */
+  leave(): Msg {
+    this.isLeaving = true
+    return { t: MsgTag.Leave, inc: this.inc, node: this.name }
+  }
 
   /** Members that count toward n: alive or suspect, this node included. */
   liveCount(): number {
     return this.live + 1
   }
 
-  private static counts(st: MemberState): number {
-    return st === 'alive' || st === 'suspect' ? 1 : 0
+  /** Bumped whenever the set of live (alive or suspect) members may have changed. */
+  get liveVersion(): number {
+    return this.liveVer
   }
 
-  info(m: Member): MemberInfo {
+  /** Bumped whenever a member is added, forgotten or changes address (for address lookups). */
+  get addrVersion(): number {
+    return this.addrVer
+  }
+
+  /**
+   * How the last full-state exchange showed this node, as its peer knew it: alive or
+   * suspect means the cluster never lost it (a quick restart), dead or left means it
+   * did, undefined means the peer had never heard of it. A peer merges our state before
+   * it replies, so an entry that is exactly ours (same incarnation and metadata) is our
+   * own echo, not knowledge; a previous run differs in incarnation or in metadata (the
+   * agent puts its start time there).
+   */
+  get peerViewOfSelf(): MemberState | undefined {
+    return this.selfSeen
+  }
+
+  onChange(fn: ChangeListener): void {
+    this.listeners.push(fn)
+  }
+
+  info(m: MemberRecord): MemberInfo {
     return { name: m.name, addr: m.addr, state: m.state, incarnation: m.inc, meta: { ...m.meta } }
   }
 
   selfInfo(): MemberInfo {
-    return { name: this.name, addr: this.addr, state: this.leaving ? 'left' : 'alive', incarnation: this.inc, meta: { ...this.meta } }
+    return { name: this.name, addr: this.addr, state: this.isLeaving ? 'left' : 'alive', incarnation: this.inc, meta: { ...this.meta } }
   }
 
   aliveMsg(): Msg {
@@ -98,8 +185,8 @@ export abstract class SwimState {
     m.suspicion = undefined
     m.state = state
     m.inc = inc
-    this.live += SwimState.counts(state) - SwimState.counts(prev)
-    if (SwimState.counts(state) !== SwimState.counts(prev)) this.liveVersion++
+    this.live += counts(state) - counts(prev)
+    if (counts(state) !== counts(prev)) this.liveVer++
     if (prev !== state) {
       m.sinceMs = this.clock.monotonic()
       this.emit(m, prev)
@@ -107,15 +194,15 @@ export abstract class SwimState {
   }
 
   /** Raises this node's incarnation past an accusation and tells everyone it is alive. */
-  protected refute(accusedInc: number): void {
+  private refute(accusedInc: number): void {
     this.inc = Math.max(this.inc, accusedInc) + 1
-    this.broadcast(this.name, this.aliveMsg())
-    this.adjustHealth(1)
+    this.hooks.broadcast(this.name, this.aliveMsg())
+    this.hooks.adjustHealth(1)
   }
 
   applyAlive(msg: M<typeof MsgTag.Alive>): void {
     if (msg.node === this.name) {
-      if (this.leaving) return
+      if (this.isLeaving) return
       const mine = msg.addr === this.addr && msg.inc <= this.inc
       if (!mine || msg.inc > this.inc) this.refute(msg.inc)
       return
@@ -124,13 +211,13 @@ export abstract class SwimState {
     if (!m) {
       const fresh: Member = { name: msg.node, addr: msg.addr, meta: msg.meta, inc: msg.inc, state: 'alive', sinceMs: this.clock.monotonic() }
       this.members.set(msg.node, fresh)
-      this.addrVersion++
+      this.addrVer++
       this.live++
-      this.liveVersion++
+      this.liveVer++
       this.listIndex.set(msg.node, this.memberList.length)
       this.memberList.push(msg.node)
-      this.onNewMember(msg.node)
-      this.broadcast(msg.node, msg)
+      this.hooks.onNewMember(msg.node)
+      this.hooks.broadcast(msg.node, msg)
       this.emit(fresh)
       return
     }
@@ -142,12 +229,12 @@ export abstract class SwimState {
         return
       }
       m.addr = msg.addr
-      this.addrVersion++
+      this.addrVer++
       m.meta = msg.meta
       const prev = m.state
       this.setState(m, 'alive', msg.inc)
       if (prev === 'alive') this.emit(m, prev)
-      this.broadcast(msg.node, msg)
+      this.hooks.broadcast(msg.node, msg)
       return
     }
     if (!overrides(m.state, m.inc, 'alive', msg.inc)) return
@@ -156,29 +243,29 @@ export abstract class SwimState {
     const prev = m.state
     this.setState(m, 'alive', msg.inc)
     if (prev === 'alive' && metaChanged) this.emit(m, prev)
-    this.broadcast(msg.node, msg)
+    this.hooks.broadcast(msg.node, msg)
   }
 
   applySuspect(msg: M<typeof MsgTag.Suspect>): void {
     if (msg.node === this.name) {
-      if (this.leaving) return
+      if (this.isLeaving) return
       if (msg.inc >= this.inc) this.refute(msg.inc)
-      else this.answerStale(msg.from, this.name)
+      else this.hooks.answerStale(msg.from, this.name)
       return
     }
     const m = this.members.get(msg.node)
     if (!m) return
     if (msg.inc < m.inc) {
-      if (m.state === 'alive') this.answerStale(msg.from, m.name)
+      if (m.state === 'alive') this.hooks.answerStale(msg.from, m.name)
       return
     }
     if (m.state === 'suspect' && msg.inc === m.inc && m.suspicion) {
-      if (m.suspicion.confirm(msg.from)) this.broadcast(msg.node, msg)
+      if (m.suspicion.confirm(msg.from)) this.hooks.broadcast(msg.node, msg)
       return
     }
     if (!overrides(m.state, m.inc, 'suspect', msg.inc)) return
     this.setState(m, 'suspect', msg.inc)
-    this.broadcast(msg.node, msg)
+    this.hooks.broadcast(msg.node, msg)
     const n = this.liveCount()
     let k = this.config.suspicionConfirmations
     if (n - 2 < k) k = 0
@@ -192,39 +279,40 @@ export abstract class SwimState {
         this.applyDead({ t: MsgTag.Dead, inc, node: msg.node, from: this.name })
       }
     })
-    if (msg.from !== this.name && k > 0) this.onSuspected(msg.node, k)
+    if (msg.from !== this.name && k > 0) this.hooks.onSuspected(msg.node, k)
   }
 
   applyDead(msg: M<typeof MsgTag.Dead>): void {
     if (msg.node === this.name) {
-      if (this.leaving) return
+      if (this.isLeaving) return
       if (msg.inc >= this.inc) this.refute(msg.inc)
-      else this.answerStale(msg.from, this.name)
+      else this.hooks.answerStale(msg.from, this.name)
       return
     }
     const m = this.members.get(msg.node)
     if (!m) return
     if (!overrides(m.state, m.inc, 'dead', msg.inc)) {
-      if (msg.inc < m.inc && m.state === 'alive') this.answerStale(msg.from, m.name)
+      if (msg.inc < m.inc && m.state === 'alive') this.hooks.answerStale(msg.from, m.name)
       return
     }
     this.setState(m, 'dead', msg.inc)
-    this.broadcast(msg.node, msg)
+    this.hooks.broadcast(msg.node, msg)
   }
 
   applyLeave(msg: M<typeof MsgTag.Leave>): void {
     if (msg.node === this.name) {
-      if (!this.leaving && msg.inc >= this.inc) this.refute(msg.inc)
+      if (!this.isLeaving && msg.inc >= this.inc) this.refute(msg.inc)
       return
     }
     const m = this.members.get(msg.node)
     if (!m || !overrides(m.state, m.inc, 'left', msg.inc)) return
     this.setState(m, 'left', msg.inc)
-    this.broadcast(msg.node, msg)
+    this.hooks.broadcast(msg.node, msg)
   }
 
+  /** This node's full view, itself first, for a push/pull exchange. */
   pushStates(): PushState[] {
-    const out: PushState[] = [{ node: this.name, addr: this.addr, inc: this.inc, state: this.leaving ? 3 : 0, meta: this.meta }]
+    const out: PushState[] = [{ node: this.name, addr: this.addr, inc: this.inc, state: this.isLeaving ? 3 : 0, meta: this.meta }]
     for (const m of this.members.values()) {
       out.push({ node: m.name, addr: m.addr, inc: m.inc, state: STATES.indexOf(m.state) as WireState, meta: m.meta })
     }
@@ -232,23 +320,13 @@ export abstract class SwimState {
   }
 
   /** Merges a peer's full state. A remote `dead` becomes a local suspicion (memberlist), not a verdict. */
-  /**
-   * How the last full-state exchange showed this node, as its peer knew it: alive or
-   * suspect means the cluster never lost it (a quick restart), dead or left means it
-   * did, undefined means the peer had never heard of it. A peer merges our state before
-   * it replies, so an entry that is exactly ours (same incarnation and metadata) is our
-   * own echo, not knowledge; a previous run differs in incarnation or in metadata (the
-   * agent puts its start time there).
-   */
-  peerViewOfSelf?: MemberState
-
   mergeStates(states: PushState[]): void {
     // Noted before anything is applied: listeners that hear of the first member learn it too.
     for (const s of states) {
       const st = STATES[s.state]
       if (s.node !== this.name || !st) continue
       const echo = st === 'alive' && s.inc <= this.inc && JSON.stringify(s.meta) === JSON.stringify(this.meta)
-      if (!echo) this.peerViewOfSelf = st
+      if (!echo) this.selfSeen = st
     }
     for (const s of states) {
       const st = STATES[s.state]
@@ -260,20 +338,40 @@ export abstract class SwimState {
     }
   }
 
+  /** Up to `k` distinct random members other than self that pass `ok` (memberlist kRandomNodes). */
+  randomMembers(k: number, ok: (m: MemberRecord) => boolean): MemberRecord[] {
+    const list = this.memberList
+    const out: MemberRecord[] = []
+    const seen = new Set<string>()
+    for (let i = 0; i < 3 * list.length && out.length < k; i++) {
+      const name = list[this.rng.int(list.length)] as string
+      if (seen.has(name)) continue
+      seen.add(name)
+      const m = this.members.get(name)
+      if (m && ok(m)) out.push(m)
+    }
+    return out
+  }
+
   /** Forgets dead and left members after `reapAfterMs`. */
-  protected reap(): void {
+  reap(): void {
     const now = this.clock.monotonic()
     for (const m of [...this.members.values()]) {
       if ((m.state === 'dead' || m.state === 'left') && now - m.sinceMs >= this.config.reapAfterMs) this.forget(m.name)
     }
   }
 
+  /** Stops every suspicion timer (shutdown). */
+  stop(): void {
+    for (const m of this.members.values()) m.suspicion?.cancel()
+  }
+
   private forget(name: string): void {
     const m = this.members.get(name)
-    if (m) this.live -= SwimState.counts(m.state)
-    this.liveVersion++
+    if (m) this.live -= counts(m.state)
+    this.liveVer++
     this.members.delete(name)
-    this.addrVersion++
+    this.addrVer++
     const i = this.listIndex.get(name)
     if (i === undefined) return
     const last = this.memberList.pop() as string
