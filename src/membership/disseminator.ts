@@ -19,7 +19,7 @@ import type { MemberTable } from './member-table.ts'
 import type { Wire } from './wire.ts'
 
 /** What dissemination reads of the member table, and the states it merges from push/pull. */
-export type GossipTable = Pick<MemberTable, 'name' | 'get' | 'liveCount' | 'randomMembers' | 'aliveMsg' | 'pushStates' | 'mergeStates'>
+export type GossipTable = Pick<MemberTable, 'name' | 'members' | 'aliveMsg' | 'pushStates' | 'mergeStates'>
 
 export interface DisseminatorOptions {
   table: GossipTable
@@ -86,7 +86,7 @@ export class Disseminator {
   /** Own broadcasts first, then the delegate's payloads, within `budget` bytes. */
   takeBroadcasts(budget: number): Uint8Array[] {
     if (budget <= MESSAGE_OVERHEAD_BYTES) return []
-    const limit = retransmitLimit(this.config.retransmitMult, this.table.liveCount())
+    const limit = retransmitLimit(this.config.retransmitMult, this.table.members.liveCount())
     const out = this.queue.take(MESSAGE_OVERHEAD_BYTES, budget, limit)
     let used = 0
     for (const m of out) used += m.length + MESSAGE_OVERHEAD_BYTES
@@ -105,7 +105,7 @@ export class Disseminator {
     const now = this.clock.monotonic()
     const c = this.config
     const extra = Math.max(1, c.gossipPacketsPerNode)
-    const targets = this.table.randomMembers(c.gossipNodes * extra, (m) => m.state === 'alive' || m.state === 'suspect' || now - m.sinceMs < c.gossipToTheDeadMs)
+    const targets = this.table.members.randomMembers(c.gossipNodes * extra, (m) => m.state === 'alive' || m.state === 'suspect' || now - m.sinceMs < c.gossipToTheDeadMs)
     const budget = c.packetLimitBytes - this.wire.codec.envelopeOverheadBytes
     for (const [i, target] of targets.entries()) {
       const msgs = this.takeBroadcasts(budget)
@@ -128,7 +128,7 @@ export class Disseminator {
    * alive for gossip again), at most once per probe interval per accuser and member.
    */
   answerStale(accuser: string, about: string): void {
-    const to = this.table.get(accuser)
+    const to = this.table.members.get(accuser)
     if (!to || accuser === this.table.name || this.stopped) return
     const key = `${accuser}\u0000${about}`
     const now = this.clock.monotonic()
@@ -140,17 +140,17 @@ export class Disseminator {
       this.broadcast(this.table.name, this.table.aliveMsg())
       return
     }
-    const m = this.table.get(about)
+    const m = this.table.members.get(about)
     if (m?.state === 'alive') this.wire.send(to.addr, [{ t: MsgTag.Alive, inc: m.inc, node: m.name, addr: m.addr, meta: m.meta }])
   }
 
   /** The periodic exchange: one live member, and one thought dead. */
   pushPullRound(): void {
-    const [peer] = this.table.randomMembers(1, (m) => m.state === 'alive')
+    const [peer] = this.table.members.randomMembers(1, (m) => m.state === 'alive')
     if (peer) void this.pushPull(peer.addr, false).catch(() => {})
     // A member we think dead may be alive across a healed partition; an exchange lets
     // both sides see the other's claim about them and refute it.
-    const [dead] = this.table.randomMembers(1, (m) => m.state === 'dead')
+    const [dead] = this.table.members.randomMembers(1, (m) => m.state === 'dead')
     if (dead) void this.pushPull(dead.addr, false).catch(() => {})
   }
 

@@ -7,7 +7,8 @@
  *
  * The table decides; it does not send. What follows from a change (gossip, a
  * health penalty, a probe) goes out through TableHooks, which the node wires to
- * the disseminator, the awareness score and the prober.
+ * the disseminator, the awareness score and the prober. The members themselves
+ * and their indexes are kept by member-map.ts.
  */
 import type { Clock } from '../seams/clock.ts'
 import type { Logger } from '../seams/log.ts'
@@ -15,22 +16,9 @@ import type { Rng } from '../seams/rng.ts'
 import { MsgTag, type Msg, type PushState, type WireState } from '../codec/swim-messages.ts'
 import type { SwimConfig } from './config.ts'
 import { overrides, suspicionMinMs, type MemberState } from './math.ts'
+import { MemberMap, type Member, type MemberReader } from './member-map.ts'
 import { Suspicion } from './suspicion.ts'
 import type { ChangeListener, MemberInfo, Meta } from './types.ts'
-
-export interface Member {
-  name: string
-  addr: string
-  meta: Meta
-  inc: number
-  state: MemberState
-  /** Monotonic ms of the last state change: drives gossip-to-the-dead and reaping. */
-  sinceMs: number
-  suspicion?: Suspicion
-}
-
-/** A member as the rest of the node may read it: no writes, no suspicion timer. */
-export type MemberRecord = Readonly<Omit<Member, 'suspicion'>>
 
 /** What a change in the table sets off elsewhere; the node wires each to the part that acts. */
 export interface TableHooks {
@@ -62,26 +50,15 @@ type M<T> = Extract<Msg, { t: T }>
 
 const STATES: MemberState[] = ['alive', 'suspect', 'dead', 'left']
 
-const counts = (st: MemberState): number => (st === 'alive' || st === 'suspect' ? 1 : 0)
-
 export class MemberTable {
   readonly name: string
   readonly addr: string
   readonly meta: Meta
-  private readonly members = new Map<string, Member>()
-  /** Names for O(1) random picks; kept in step with `members`. */
-  private memberList: string[] = []
-  private listIndex = new Map<string, number>()
-  private listeners: ChangeListener[] = []
+  private readonly map: MemberMap
   private inc = 0
   private isLeaving = false
-  // Alive or suspect members other than this node, kept in step with every change.
-  private live = 0
-  private liveVer = 0
-  private addrVer = 0
   private readonly config: SwimConfig
   private readonly clock: Clock
-  private readonly rng: Rng
   private readonly lifeguard: boolean
   private readonly log: Logger
   private readonly hooks: TableHooks
@@ -93,28 +70,15 @@ export class MemberTable {
     this.meta = o.meta
     this.config = o.config
     this.clock = o.clock
-    this.rng = o.rng
     this.lifeguard = o.lifeguard
     this.log = o.log
     this.hooks = o.hooks
+    this.map = new MemberMap(o.clock, o.rng)
   }
 
-  /** The members other than this node, read-only (tests and the simulator read states here). */
-  get view(): ReadonlyMap<string, MemberRecord> {
-    return this.members
-  }
-
-  get(name: string): MemberRecord | undefined {
-    return this.members.get(name)
-  }
-
-  values(): IterableIterator<MemberRecord> {
-    return this.members.values()
-  }
-
-  /** Member names in the order they were first heard of. */
-  names(): string[] {
-    return [...this.members.keys()]
+  /** The members other than this node, read-only. */
+  get members(): MemberReader {
+    return this.map
   }
 
   get incarnation(): number {
@@ -131,21 +95,6 @@ export class MemberTable {
     return { t: MsgTag.Leave, inc: this.inc, node: this.name }
   }
 
-  /** Members that count toward n: alive or suspect, this node included. */
-  liveCount(): number {
-    return this.live + 1
-  }
-
-  /** Bumped whenever the set of live (alive or suspect) members may have changed. */
-  get liveVersion(): number {
-    return this.liveVer
-  }
-
-  /** Bumped whenever a member is added, forgotten or changes address (for address lookups). */
-  get addrVersion(): number {
-    return this.addrVer
-  }
-
   /**
    * How the last full-state exchange showed this node, as its peer knew it: alive or
    * suspect means the cluster never lost it (a quick restart), dead or left means it
@@ -159,11 +108,7 @@ export class MemberTable {
   }
 
   onChange(fn: ChangeListener): void {
-    this.listeners.push(fn)
-  }
-
-  info(m: MemberRecord): MemberInfo {
-    return { name: m.name, addr: m.addr, state: m.state, incarnation: m.inc, meta: { ...m.meta } }
+    this.map.onChange(fn)
   }
 
   selfInfo(): MemberInfo {
@@ -172,25 +117,6 @@ export class MemberTable {
 
   aliveMsg(): Msg {
     return { t: MsgTag.Alive, inc: this.inc, node: this.name, addr: this.addr, meta: this.meta }
-  }
-
-  private emit(m: Member, prev?: MemberState): void {
-    const info = this.info(m)
-    for (const fn of this.listeners) fn(info, prev)
-  }
-
-  private setState(m: Member, state: MemberState, inc: number): void {
-    const prev = m.state
-    m.suspicion?.cancel()
-    m.suspicion = undefined
-    m.state = state
-    m.inc = inc
-    this.live += counts(state) - counts(prev)
-    if (counts(state) !== counts(prev)) this.liveVer++
-    if (prev !== state) {
-      m.sinceMs = this.clock.monotonic()
-      this.emit(m, prev)
-    }
   }
 
   /** Raises this node's incarnation past an accusation and tells everyone it is alive. */
@@ -207,18 +133,13 @@ export class MemberTable {
       if (!mine || msg.inc > this.inc) this.refute(msg.inc)
       return
     }
-    const m = this.members.get(msg.node)
+    const m = this.map.get(msg.node)
     if (!m) {
       const fresh: Member = { name: msg.node, addr: msg.addr, meta: msg.meta, inc: msg.inc, state: 'alive', sinceMs: this.clock.monotonic() }
-      this.members.set(msg.node, fresh)
-      this.addrVer++
-      this.live++
-      this.liveVer++
-      this.listIndex.set(msg.node, this.memberList.length)
-      this.memberList.push(msg.node)
+      this.map.add(fresh)
       this.hooks.onNewMember(msg.node)
       this.hooks.broadcast(msg.node, msg)
-      this.emit(fresh)
+      this.map.emit(fresh)
       return
     }
     if (m.addr !== msg.addr) {
@@ -228,12 +149,11 @@ export class MemberTable {
         this.log('warn', 'name conflict: ignoring alive from a different address', { node: msg.node, have: m.addr, got: msg.addr })
         return
       }
-      m.addr = msg.addr
-      this.addrVer++
+      this.map.readdress(m, msg.addr)
       m.meta = msg.meta
       const prev = m.state
-      this.setState(m, 'alive', msg.inc)
-      if (prev === 'alive') this.emit(m, prev)
+      this.map.setState(m, 'alive', msg.inc)
+      if (prev === 'alive') this.map.emit(m, prev)
       this.hooks.broadcast(msg.node, msg)
       return
     }
@@ -241,8 +161,8 @@ export class MemberTable {
     const metaChanged = JSON.stringify(m.meta) !== JSON.stringify(msg.meta)
     m.meta = msg.meta
     const prev = m.state
-    this.setState(m, 'alive', msg.inc)
-    if (prev === 'alive' && metaChanged) this.emit(m, prev)
+    this.map.setState(m, 'alive', msg.inc)
+    if (prev === 'alive' && metaChanged) this.map.emit(m, prev)
     this.hooks.broadcast(msg.node, msg)
   }
 
@@ -253,7 +173,7 @@ export class MemberTable {
       else this.hooks.answerStale(msg.from, this.name)
       return
     }
-    const m = this.members.get(msg.node)
+    const m = this.map.get(msg.node)
     if (!m) return
     if (msg.inc < m.inc) {
       if (m.state === 'alive') this.hooks.answerStale(msg.from, m.name)
@@ -264,16 +184,16 @@ export class MemberTable {
       return
     }
     if (!overrides(m.state, m.inc, 'suspect', msg.inc)) return
-    this.setState(m, 'suspect', msg.inc)
+    this.map.setState(m, 'suspect', msg.inc)
     this.hooks.broadcast(msg.node, msg)
-    const n = this.liveCount()
+    const n = this.map.liveCount()
     let k = this.config.suspicionConfirmations
     if (n - 2 < k) k = 0
     const minMs = suspicionMinMs(this.config.suspicionMult, n, this.config.probeIntervalMs)
     const maxMs = this.lifeguard ? this.config.suspicionMaxTimeoutMult * minMs : minMs
     const inc = msg.inc
     m.suspicion = new Suspicion(msg.from, this.lifeguard ? k : 0, minMs, maxMs, this.clock, () => {
-      const cur = this.members.get(msg.node)
+      const cur = this.map.get(msg.node)
       if (cur && cur.state === 'suspect' && cur.inc === inc) {
         this.log('info', 'suspicion timed out: marking dead', { node: msg.node })
         this.applyDead({ t: MsgTag.Dead, inc, node: msg.node, from: this.name })
@@ -289,13 +209,13 @@ export class MemberTable {
       else this.hooks.answerStale(msg.from, this.name)
       return
     }
-    const m = this.members.get(msg.node)
+    const m = this.map.get(msg.node)
     if (!m) return
     if (!overrides(m.state, m.inc, 'dead', msg.inc)) {
       if (msg.inc < m.inc && m.state === 'alive') this.hooks.answerStale(msg.from, m.name)
       return
     }
-    this.setState(m, 'dead', msg.inc)
+    this.map.setState(m, 'dead', msg.inc)
     this.hooks.broadcast(msg.node, msg)
   }
 
@@ -304,16 +224,16 @@ export class MemberTable {
       if (!this.isLeaving && msg.inc >= this.inc) this.refute(msg.inc)
       return
     }
-    const m = this.members.get(msg.node)
+    const m = this.map.get(msg.node)
     if (!m || !overrides(m.state, m.inc, 'left', msg.inc)) return
-    this.setState(m, 'left', msg.inc)
+    this.map.setState(m, 'left', msg.inc)
     this.hooks.broadcast(msg.node, msg)
   }
 
   /** This node's full view, itself first, for a push/pull exchange. */
   pushStates(): PushState[] {
     const out: PushState[] = [{ node: this.name, addr: this.addr, inc: this.inc, state: this.isLeaving ? 3 : 0, meta: this.meta }]
-    for (const m of this.members.values()) {
+    for (const m of this.map.values()) {
       out.push({ node: m.name, addr: m.addr, inc: m.inc, state: STATES.indexOf(m.state) as WireState, meta: m.meta })
     }
     return out
@@ -334,51 +254,20 @@ export class MemberTable {
       else if (st === 'left') this.applyLeave({ t: MsgTag.Leave, inc: s.inc, node: s.node })
       else if (s.node === this.name) this.applySuspect({ t: MsgTag.Suspect, inc: s.inc, node: s.node, from: 'push-pull' })
       // Unknown nodes reported dead are not worth learning about.
-      else if (this.members.has(s.node)) this.applySuspect({ t: MsgTag.Suspect, inc: s.inc, node: s.node, from: 'push-pull' })
+      else if (this.map.has(s.node)) this.applySuspect({ t: MsgTag.Suspect, inc: s.inc, node: s.node, from: 'push-pull' })
     }
-  }
-
-  /** Up to `k` distinct random members other than self that pass `ok` (memberlist kRandomNodes). */
-  randomMembers(k: number, ok: (m: MemberRecord) => boolean): MemberRecord[] {
-    const list = this.memberList
-    const out: MemberRecord[] = []
-    const seen = new Set<string>()
-    for (let i = 0; i < 3 * list.length && out.length < k; i++) {
-      const name = list[this.rng.int(list.length)] as string
-      if (seen.has(name)) continue
-      seen.add(name)
-      const m = this.members.get(name)
-      if (m && ok(m)) out.push(m)
-    }
-    return out
   }
 
   /** Forgets dead and left members after `reapAfterMs`. */
   reap(): void {
     const now = this.clock.monotonic()
-    for (const m of [...this.members.values()]) {
-      if ((m.state === 'dead' || m.state === 'left') && now - m.sinceMs >= this.config.reapAfterMs) this.forget(m.name)
+    for (const m of [...this.map.values()]) {
+      if ((m.state === 'dead' || m.state === 'left') && now - m.sinceMs >= this.config.reapAfterMs) this.map.forget(m.name)
     }
   }
 
   /** Stops every suspicion timer (shutdown). */
   stop(): void {
-    for (const m of this.members.values()) m.suspicion?.cancel()
-  }
-
-  private forget(name: string): void {
-    const m = this.members.get(name)
-    if (m) this.live -= counts(m.state)
-    this.liveVer++
-    this.members.delete(name)
-    this.addrVer++
-    const i = this.listIndex.get(name)
-    if (i === undefined) return
-    const last = this.memberList.pop() as string
-    if (last !== name) {
-      this.memberList[i] = last
-      this.listIndex.set(last, i)
-    }
-    this.listIndex.delete(name)
+    for (const m of this.map.values()) m.suspicion?.cancel()
   }
 }

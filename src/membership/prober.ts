@@ -19,7 +19,7 @@ import { msUntilNextTick, probeRound, ringTarget } from './probe-schedule.ts'
 import type { Wire } from './wire.ts'
 
 /** What the prober reads of the member table, and the one verdict it reaches there (suspect). */
-export type ProbeTable = Pick<MemberTable, 'name' | 'addr' | 'get' | 'values' | 'names' | 'liveVersion' | 'liveCount' | 'randomMembers' | 'applySuspect'>
+export type ProbeTable = Pick<MemberTable, 'name' | 'addr' | 'members' | 'applySuspect'>
 
 export interface ProberOptions {
   table: ProbeTable
@@ -91,21 +91,21 @@ export class Prober {
 
   private nextTarget(): string | undefined {
     if (this.config.probeSchedule === 'ring') {
-      if (this.ring.version !== this.table.liveVersion) {
+      if (this.ring.version !== this.table.members.liveVersion) {
         const names = [this.table.name]
-        for (const m of this.table.values()) if (m.state === 'alive' || m.state === 'suspect') names.push(m.name)
-        this.ring = { version: this.table.liveVersion, names: names.sort() }
+        for (const m of this.table.members.values()) if (m.state === 'alive' || m.state === 'suspect') names.push(m.name)
+        this.ring = { version: this.table.members.liveVersion, names: names.sort() }
       }
       return ringTarget(this.ring.names, this.table.name, probeRound(this.clock.now(), this.probePhaseMs, this.config.probeIntervalMs))
     }
     for (let tries = 0; tries <= this.probeOrder.length; tries++) {
       if (this.probeIndex >= this.probeOrder.length) {
-        this.probeOrder = this.rng.shuffle(this.table.names())
+        this.probeOrder = this.rng.shuffle(this.table.members.names())
         this.probeIndex = 0
         if (this.probeOrder.length === 0) return undefined
       }
       const name = this.probeOrder[this.probeIndex++] as string
-      const m = this.table.get(name)
+      const m = this.table.members.get(name)
       if (m && (m.state === 'alive' || m.state === 'suspect')) return name
     }
     return undefined
@@ -127,17 +127,17 @@ export class Prober {
    */
   onSuspected(name: string, k: number): void {
     if (!this.lifeguard || this.stopped) return
-    const p = Math.min(1, (2 * (k + 1)) / Math.max(1, this.table.liveCount() - 1))
+    const p = Math.min(1, (2 * (k + 1)) / Math.max(1, this.table.members.liveCount() - 1))
     if (this.rng.next() >= p) return
     this.clock.after(this.rng.int(Math.max(1, this.config.probeTimeoutMs)), () => {
-      const m = this.table.get(name)
+      const m = this.table.members.get(name)
       if (!this.stopped && m?.state === 'suspect') this.probe(name)
     })
   }
 
   /** One probe of `name`, concluded by an ack, or by a suspicion at the end of the period. */
   probe(name: string): void {
-    const target = this.table.get(name)
+    const target = this.table.members.get(name)
     if (!target) return
     const seq = this.nextSeq()
     const addr = target.addr
@@ -159,7 +159,7 @@ export class Prober {
       finish()
       // Lifeguard: missed nacks mean *we* may be the slow one, so back off.
       this.awareness.adjust(expectedNacks > 0 ? Math.max(0, expectedNacks - nacks) : 1)
-      const m = this.table.get(name)
+      const m = this.table.members.get(name)
       if (m && m.inc === inc && (m.state === 'alive' || m.state === 'suspect')) {
         this.table.applySuspect({ t: MsgTag.Suspect, inc, node: name, from: this.table.name })
       }
@@ -189,7 +189,7 @@ export class Prober {
     cancels.push(
       this.clock.after(timeoutMs, () => {
         if (done || this.stopped) return
-        const helpers = this.table.randomMembers(c.indirectChecks, (m) => m.state === 'alive' && m.name !== name)
+        const helpers = this.table.members.randomMembers(c.indirectChecks, (m) => m.state === 'alive' && m.name !== name)
         for (const h of helpers) {
           expectedNacks++
           this.wire.send(h.addr, [{ t: MsgTag.PingReq, seq, target: name, targetAddr: addr, from: this.table.name, addr: this.table.addr, nack: true }])

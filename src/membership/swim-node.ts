@@ -19,7 +19,8 @@ import type { SwimConfig } from './config.ts'
 import type { Delegate } from './delegate.ts'
 import { Disseminator } from './disseminator.ts'
 import { pushPullScaleMs } from './math.ts'
-import { MemberTable, type MemberRecord } from './member-table.ts'
+import { memberInfo, type MemberReader } from './member-map.ts'
+import { MemberTable } from './member-table.ts'
 import { Prober } from './prober.ts'
 import type { ChangeListener, MemberInfo, MemberState, Meta, SwimStats } from './types.ts'
 import { Wire } from './wire.ts'
@@ -104,7 +105,7 @@ export class SwimNode {
     this.loop(() => this.prober.nextTickMs(), () => this.prober.tick(), this.prober.firstTickMs())
     this.loop(() => c.gossipIntervalMs, () => this.gossip.round(), this.rng.int(c.gossipIntervalMs))
     if (c.pushPullIntervalMs > 0) {
-      this.loop(() => pushPullScaleMs(c.pushPullIntervalMs, this.table.liveCount()), () => this.gossip.pushPullRound(), c.pushPullIntervalMs)
+      this.loop(() => pushPullScaleMs(c.pushPullIntervalMs, this.table.members.liveCount()), () => this.gossip.pushPullRound(), c.pushPullIntervalMs)
     }
     const reapEvery = Math.min(10_000, Math.max(1000, c.reapAfterMs / 4))
     this.loop(() => reapEvery, () => this.table.reap(), reapEvery)
@@ -141,12 +142,12 @@ export class SwimNode {
   /** This node's view: itself first, then every known member. */
   list(): MemberInfo[] {
     const self = { ...this.table.selfInfo(), health: this.awareness.health }
-    return [self, ...[...this.table.values()].map((m) => this.table.info(m))]
+    return [self, ...[...this.table.members.values()].map(memberInfo)]
   }
 
   /** The other members as this node knows them, read-only (the simulator and tests look here). */
-  get members(): ReadonlyMap<string, MemberRecord> {
-    return this.table.view
+  get members(): MemberReader {
+    return this.table.members
   }
 
   /** This node's incarnation: raised each time it refutes a claim about itself. */
@@ -179,7 +180,7 @@ export class SwimNode {
     if (this.table.leaving || this.isStopped) return
     const msg = this.table.leave()
     this.gossip.broadcast(this.name, msg)
-    for (const m of this.table.values()) {
+    for (const m of this.table.members.values()) {
       if (m.state === 'alive' || m.state === 'suspect') this.wire.send(m.addr, [msg], false)
     }
     const lingerMs = Math.min(timeoutMs, this.config.gossipIntervalMs * 3)
@@ -188,7 +189,7 @@ export class SwimNode {
 
   /** Asks `toName`'s delegate (handleUserRequest) over a stream. */
   async userRequest(toName: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
-    const m = this.table.get(toName)
+    const m = this.table.members.get(toName)
     if (!m) throw new Error(`unknown member ${toName}`)
     const frame = this.wire.frame({ t: MsgTag.UserRequest, from: this.name, payload })
     const reply = await this.wire.request(m.addr, frame, timeoutMs)
@@ -215,7 +216,7 @@ export class SwimNode {
         // A ping for another name reached a reused address: stay silent.
         if (m.target !== this.name) return this.wire.drop('misdirected')
         this.wire.send(from, [{ t: MsgTag.Ack, seq: m.seq }])
-        if (!this.table.get(m.from) && m.from !== this.name) this.syncWithStranger(m.from, m.addr)
+        if (!this.table.members.has(m.from) && m.from !== this.name) this.syncWithStranger(m.from, m.addr)
         return
       case MsgTag.PingReq:
         return this.prober.pingOnBehalf(from, m)
@@ -260,9 +261,9 @@ export class SwimNode {
 
   /** The member at `addr` (for the delegate's `from`), or the address if unknown. */
   private nameOf(addr: string): string {
-    if (this.addrIndexVersion !== this.table.addrVersion) {
-      this.addrIndex = new Map([...this.table.values()].map((m) => [m.addr, m.name]))
-      this.addrIndexVersion = this.table.addrVersion
+    if (this.addrIndexVersion !== this.table.members.addrVersion) {
+      this.addrIndex = new Map([...this.table.members.values()].map((m) => [m.addr, m.name]))
+      this.addrIndexVersion = this.table.members.addrVersion
     }
     return this.addrIndex.get(addr) ?? addr
   }
