@@ -157,7 +157,7 @@ export class SwimMembership {
     return this.node.health
   }
 
-  /** How the last push/pull peer saw this node (SwimState.peerViewOfSelf). */
+  /** How the last push/pull peer saw this node (SwimNode.peerViewOfSelf). */
   peerViewOfSelf(): MemberState | undefined {
     return this.node.peerViewOfSelf
   }
