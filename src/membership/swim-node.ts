@@ -68,7 +68,8 @@ export class SwimNode {
     this.stats = opts.stats ?? { bytesIn: 0, bytesOut: 0, drops: new Map() }
     const { config, clock, rng } = opts
     this.awareness = new Awareness(config.awarenessMaxMultiplier, lifeguard)
-    // The parts call one another only through these arrows, set here once.
+    // The table's hooks are closures over parts built just below: each part gets its
+    // collaborators once, at construction, and nothing is patched in afterwards.
     this.table = new MemberTable({
       name: this.name,
       addr: this.addr,
@@ -87,6 +88,8 @@ export class SwimNode {
       },
     })
     this.wire = new Wire(opts.transport, opts.codec, this.stats, config.packetLimitBytes, (budget) => this.gossip.takeBroadcasts(budget))
+    // The prober draws its probe phase here, the node's first draw from rng: moving it
+    // changes every seeded simulation.
     this.prober = new Prober({ table: this.table, wire: this.wire, awareness: this.awareness, config, clock, rng, lifeguard })
     this.gossip = new Disseminator({ table: this.table, wire: this.wire, config, clock, delegate: opts.delegate })
     this.delegate?.attach?.({ gossipSoon: () => this.gossip.gossipSoon() })
@@ -145,8 +148,11 @@ export class SwimNode {
     return [self, ...[...this.table.members.values()].map(memberInfo)]
   }
 
-  /** The other members as this node knows them, read-only (the simulator and tests look here). */
-  get members(): MemberReader {
+  /**
+   * The other members as this node knows them, read-only (the simulator and tests look
+   * here). Lookups only: random picks would draw from the node's rng and so change it.
+   */
+  get members(): Pick<MemberReader, 'get' | 'has' | 'values'> {
     return this.table.members
   }
 
