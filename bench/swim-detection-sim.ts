@@ -10,7 +10,7 @@
  *   CONFIG='{"suspicionMult":1.25}' bun bench/swim-detection-sim.ts
  */
 import type { SwimConfig } from '../src/membership/config.ts'
-import { SwimCluster } from '../test/sim/swim-cluster.ts'
+import { SwimSim } from '../test/sim/swim-sim.ts'
 
 const SEEDS = Number(process.env.SEEDS ?? 40)
 const SIZES = (process.env.SIZES ?? '16,48').split(',').map(Number)
@@ -25,7 +25,7 @@ const q = (xs: number[], p: number) => {
 const fmt = (xs: number[]) => `p50 ${q(xs, 0.5).toFixed(0)} · p90 ${q(xs, 0.9).toFixed(0)} · max ${q(xs, 1).toFixed(0)}`
 
 async function once(n: number, schedule: SwimConfig['probeSchedule'], seed: number) {
-  const c = new SwimCluster({ seed, n, log: false, config: { ...extra, probeSchedule: schedule } })
+  const c = new SwimSim({ seed, n, log: false, config: { ...extra, probeSchedule: schedule } })
   c.net.conditions = { minDelayMs: 1, maxDelayMs: 5, loss: LOSS, duplicate: 0 }
   await c.startAll(2000)
   if ((await c.runUntil(() => c.converged(), 30_000)) < 0) throw new Error(`n=${n} seed ${seed}: no convergence`)

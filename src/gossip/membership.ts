@@ -97,7 +97,7 @@ export class SwimMembership {
       codec,
       meta: opts.meta,
       delegate: opts.delegate,
-      log: (level, msg, fields) => opts.log(level, msg, fields as Record<string, unknown> | undefined),
+      log: opts.log,
       stats: meteredStats(opts.metrics),
     })
     const gauge = opts.metrics.gauge('heck_members', 'Members by state, as this node sees them (itself included).')
@@ -157,7 +157,7 @@ export class SwimMembership {
     return this.node.health
   }
 
-  /** How the last push/pull peer saw this node (SwimState.peerViewOfSelf). */
+  /** How the last push/pull peer saw this node (SwimNode.peerViewOfSelf). */
   peerViewOfSelf(): MemberState | undefined {
     return this.node.peerViewOfSelf
   }

@@ -16,8 +16,6 @@ export interface MemberInfo {
 
 export type ChangeListener = (m: MemberInfo, prev?: MemberState) => void
 
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: object) => void
-
 /** Counters the core keeps; the facade exports them as metrics. */
 export interface SwimStats {
   bytesIn: number

@@ -3,6 +3,7 @@
  * the TUI. They are plain JSON-ready objects: the API serialises them as they are.
  */
 import type { CheckResult, Status, Target } from '../config/types.ts'
+import type { MemberState } from '../membership/types.ts'
 
 export interface TargetHealth {
   id: string
@@ -22,7 +23,8 @@ export interface TargetDetail extends TargetHealth {
   uptime?: { h1: number | null; h24: number | null; d7: number | null }
 }
 
-export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
+// One definition of member states, membership's: the views pass them on as SWIM reports them.
+export type { MemberState }
 
 export interface MemberView {
   name: string

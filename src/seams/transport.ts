@@ -17,7 +17,10 @@ export interface Transport {
   onPacket(handler: (from: Addr, data: Uint8Array) => void): void
   /**
    * Reliable exchange: sends one message over a stream and resolves with the peer's
-   * one reply. Rejects on connect failure or after `timeoutMs`.
+   * one reply. Rejects on connect failure, when the peer's handler fails, or after
+   * `timeoutMs`. A transport may cap frame sizes (the real one at maxFrameBytes): a
+   * request over the cap is closed without a reply and a reply over it is refused,
+   * so both reject.
    */
   request(to: Addr, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>
   /** Registers the single stream handler: one request in, one reply out. */

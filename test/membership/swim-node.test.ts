@@ -7,13 +7,12 @@ import { describe, expect, test } from 'bun:test'
 import { MsgTag } from '../../src/codec/swim-messages.ts'
 import type { Delegate } from '../../src/membership/delegate.ts'
 import { SwimNode } from '../../src/membership/swim-node.ts'
-import { gossipRound } from '../../src/membership/swim-sync.ts'
-import { SwimCluster, simSeed } from '../sim/swim-cluster.ts'
+import { SwimSim, partsOf, simSeed } from '../sim/swim-sim.ts'
 
 const SEED = simSeed(4242)
 
-async function cluster(n: number, extra: Partial<ConstructorParameters<typeof SwimCluster>[0]> = {}) {
-  const c = new SwimCluster({ seed: SEED, n, ...extra })
+async function cluster(n: number, extra: Partial<ConstructorParameters<typeof SwimSim>[0]> = {}) {
+  const c = new SwimSim({ seed: SEED, n, ...extra })
   await c.startAll(500)
   expect(await c.runUntil(() => c.converged(), 20_000)).toBeGreaterThanOrEqual(0)
   return c
@@ -22,14 +21,14 @@ async function cluster(n: number, extra: Partial<ConstructorParameters<typeof Sw
 describe('SWIM core', () => {
   test('a suspected node refutes with a higher incarnation; nobody marks it dead', async () => {
     const c = await cluster(8)
-    c.node(2).applySuspect({ t: MsgTag.Suspect, inc: 0, node: 'n1', from: 'n2' })
+    partsOf(c.node(2)).table.applySuspect({ t: MsgTag.Suspect, inc: 0, node: 'n1', from: 'n2' })
     expect(c.node(2).members.get('n1')?.state).toBe('suspect')
     // Watched at 1 ms steps: a successful probe soon after lowers the score again.
-    expect(await c.runUntil(() => c.node(1).inc === 1, 5_000, 1)).toBeGreaterThanOrEqual(0)
+    expect(await c.runUntil(() => c.node(1).incarnation === 1, 5_000, 1)).toBeGreaterThanOrEqual(0)
     expect(c.node(1).health).toBe(1) // Lifeguard: refuting counts against our own health
     const t = await c.runUntil(() => c.nodes.every((n) => n.name === 'n1' || (n.members.get('n1')?.state === 'alive' && n.members.get('n1')?.inc === 1)), 5_000, 10)
     expect(t).toBeGreaterThanOrEqual(0)
-    expect(c.node(1).inc).toBe(1)
+    expect(c.node(1).incarnation).toBe(1)
     await c.run(20_000)
     expect(c.falsePositives).toEqual([])
   })
@@ -48,8 +47,8 @@ describe('SWIM core', () => {
       }
       send(from, to, data)
     }
-    n2.applySuspect({ t: MsgTag.Suspect, inc: 0, node: 'n1', from: 'n2' })
-    expect(await c.runUntil(() => c.node(1).inc === 1, 2000, 1)).toBeGreaterThanOrEqual(0)
+    partsOf(n2).table.applySuspect({ t: MsgTag.Suspect, inc: 0, node: 'n1', from: 'n2' })
+    expect(await c.runUntil(() => c.node(1).incarnation === 1, 2000, 1)).toBeGreaterThanOrEqual(0)
     await c.run(1500)
     dropping = false
     expect(n2.members.get('n1')?.state).toBe('suspect')
@@ -71,8 +70,8 @@ describe('SWIM core', () => {
       }
       send(from, to, data)
     }
-    c.node(0).applySuspect({ t: MsgTag.Suspect, inc: 0, node: 'n1', from: 'n0' })
-    ;(c.node(0) as unknown as { probe(name: string): void }).probe('n1')
+    partsOf(c.node(0)).table.applySuspect({ t: MsgTag.Suspect, inc: 0, node: 'n1', from: 'n0' })
+    partsOf(c.node(0)).prober.probe('n1')
     const first = seen.find((ts) => ts.includes(MsgTag.Ping))
     expect(first?.slice(0, 2)).toEqual([MsgTag.Suspect, MsgTag.Ping])
   })
@@ -101,7 +100,7 @@ describe('SWIM core', () => {
     again.start()
     void again.join([c.node(0).addr], 1000)
     expect(await c.runUntil(() => c.converged(), 10_000)).toBeGreaterThanOrEqual(0)
-    expect(again.inc).toBeGreaterThan(0)
+    expect(again.incarnation).toBeGreaterThan(0)
     expect(again.peerViewOfSelf).toBe('dead') // the cluster saw it gone: a newcomer for ownership
   })
 
@@ -150,7 +149,7 @@ describe('SWIM core', () => {
   })
 
   test('oversized metadata is refused at start', () => {
-    const c = new SwimCluster({ seed: SEED, n: 1 })
+    const c = new SwimSim({ seed: SEED, n: 1 })
     expect(() => c.addNode('big', '10.1.1.1:1', { meta: { blob: 'x'.repeat(600) } })).toThrow(/metadata too large/)
   })
 
@@ -172,7 +171,7 @@ describe('SWIM core', () => {
         handleUserRequest: (from, p) => new TextEncoder().encode(`${name} answers ${from}: ${new TextDecoder().decode(p)}`),
       }
     }
-    const c = new SwimCluster({ seed: SEED, n: 0 })
+    const c = new SwimSim({ seed: SEED, n: 0 })
     const nodes = [0, 1, 2, 3].map((i) => c.addNode(`d${i}`, `10.2.0.${i}:7946`, { delegate: mk(`d${i}`) }))
     nodes[0]!.start()
     for (const n of nodes.slice(1)) {
@@ -190,7 +189,7 @@ describe('SWIM core', () => {
   })
 
   test('a gossip round reaches more members only while a backlog fills its packets', async () => {
-    const c = new SwimCluster({ seed: SEED, n: 0 })
+    const c = new SwimSim({ seed: SEED, n: 0 })
     // Like the CRDT queue: each payload goes out up to 3 times, least-sent first.
     const pending: Array<{ bytes: Uint8Array; left: number }> = []
     const push = (n: number) => pending.push({ bytes: new Uint8Array(n), left: 3 })
@@ -224,7 +223,7 @@ describe('SWIM core', () => {
         if (from === nodes[0]!.addr) to.add(dst)
         send(from, dst, data)
       }
-      gossipRound(nodes[0]!)
+      partsOf(nodes[0]!).gossip.round()
       c.net.send = send
       return to.size
     }

@@ -8,13 +8,13 @@
 import { describe, expect, test } from 'bun:test'
 import { MsgTag } from '../../src/codec/swim-messages.ts'
 import type { SwimConfig } from '../../src/membership/config.ts'
-import { SwimCluster, simSeed } from './swim-cluster.ts'
+import { SwimSim, simSeed } from './swim-sim.ts'
 
 const SEED = simSeed(777)
 
 /** Direct pings each member received in each whole round of a 20 s settled window. */
 async function pingsPerRound(schedule: SwimConfig['probeSchedule'], n: number): Promise<number[]> {
-  const c = new SwimCluster({ seed: SEED, n, log: false, config: { probeSchedule: schedule } })
+  const c = new SwimSim({ seed: SEED, n, log: false, config: { probeSchedule: schedule } })
   await c.startAll(1000)
   expect(await c.runUntil(() => c.converged(), 30_000)).toBeGreaterThanOrEqual(0)
   await c.run(5000)
@@ -46,7 +46,7 @@ describe('ring probe schedule (simulator)', () => {
   }, 60_000)
 
   test('wall clocks off by up to ±2 s (two periods): a crash is still seen by all, nobody else dies', async () => {
-    const c = new SwimCluster({ seed: SEED, n: 16, log: false, wallSkewMs: 2000 })
+    const c = new SwimSim({ seed: SEED, n: 16, log: false, wallSkewMs: 2000 })
     await c.startAll(1000)
     expect(await c.runUntil(() => c.converged(), 30_000)).toBeGreaterThanOrEqual(0)
     await c.run(10_000)

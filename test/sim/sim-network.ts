@@ -4,7 +4,8 @@
  * partitions (two-way and one-way) and slow nodes, all on one SimClock. Two kinds
  * of slow: a paused node's packets and timers wait until the pause ends (a GC
  * pause); a lagging node reads packets late while its timers run (an overloaded
- * process). Same seed, same schedule.
+ * process). Streams may be given the real transport's frame limit. Same seed,
+ * same schedule.
  */
 import type { Cancel, Clock } from '../../src/seams/clock.ts'
 import type { Rng } from '../../src/seams/rng.ts'
@@ -37,6 +38,12 @@ interface Endpoint {
 
 export class SimNetwork {
   conditions: NetConditions = { minDelayMs: 1, maxDelayMs: 5, loss: 0, duplicate: 0 }
+  /**
+   * Largest stream frame (request or reply, bytes) either end accepts, as the real
+   * transport's maxFrameBytes: a request over it is closed without a reply, a reply
+   * over it is refused by the requester. Default: no limit (the codec still has one).
+   */
+  maxFrameBytes = Number.POSITIVE_INFINITY
   readonly endpoints = new Map<Addr, Endpoint>()
   /** Directed cuts: "a>b" means packets from a never reach b. */
   private cuts = new Set<string>()
@@ -178,6 +185,7 @@ export class SimNetwork {
       if (!dst) return void this.clock.after(this.delay(), () => fail(new Error(`connect to ${to} failed`)))
       const src = this.endpoints.get(from) as Endpoint
       this.deliverAt(dst, this.delay(), () => {
+        if (data.length > this.maxFrameBytes) return fail(new Error(`stream to ${to} closed without a reply`))
         if (!dst.onRequest) return fail(new Error('no handler'))
         Promise.resolve()
           .then(() => (dst.onRequest as RequestHandler)(from, data))
@@ -185,6 +193,7 @@ export class SimNetwork {
             (reply) => {
               if (!this.reachable(to, from)) return fail(new Error('connection reset'))
               this.deliverAt(src, this.delay(), () => {
+                if (reply.length > this.maxFrameBytes) return fail(new Error(`reply from ${to} exceeds ${this.maxFrameBytes} bytes`))
                 if (settled) return
                 settled = true
                 cancel()

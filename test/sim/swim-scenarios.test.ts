@@ -3,7 +3,7 @@
  * SIM_SEED picks the seed; a failing scenario prints it. Times are simulated ms.
  */
 import { describe, expect, test } from 'bun:test'
-import { SwimCluster, simSeed, type ClusterOptions } from './swim-cluster.ts'
+import { SwimSim, simSeed, type SwimSimOptions } from './swim-sim.ts'
 
 const SEED = simSeed(20261123)
 
@@ -16,8 +16,8 @@ async function scenario(name: string, body: (seed: number) => Promise<void>): Pr
   }
 }
 
-async function started(opts: Partial<ClusterOptions> & { n: number }, seed: number): Promise<SwimCluster> {
-  const c = new SwimCluster({ seed, ...opts })
+async function started(opts: Partial<SwimSimOptions> & { n: number }, seed: number): Promise<SwimSim> {
+  const c = new SwimSim({ seed, ...opts })
   await c.startAll(2000)
   const t = await c.runUntil(() => c.converged(), 30_000)
   expect(t).toBeGreaterThanOrEqual(0)
@@ -25,7 +25,7 @@ async function started(opts: Partial<ClusterOptions> & { n: number }, seed: numb
 }
 
 /** Detection spread for a crashed member: [first, last] ms after `t0` at which survivors saw it dead. */
-function detection(c: SwimCluster, name: string, t0: number): [number, number] {
+function detection(c: SwimSim, name: string, t0: number): [number, number] {
   const seen = [...(c.deadSeen.get(name)?.values() ?? [])].map((t) => t - t0)
   return [Math.min(...seen), Math.max(...seen)]
 }
@@ -34,7 +34,7 @@ describe('SWIM simulation', () => {
   test('same seed, same event log', () =>
     scenario('determinism', async (seed) => {
       const run = async () => {
-        const c = new SwimCluster({ seed, n: 20 })
+        const c = new SwimSim({ seed, n: 20 })
         c.net.conditions = { minDelayMs: 1, maxDelayMs: 30, loss: 0.05, duplicate: 0.05 }
         await c.startAll(1000)
         await c.run(5000)
@@ -50,7 +50,7 @@ describe('SWIM simulation', () => {
 
   test('join storm: 200 nodes through one seed converge', () =>
     scenario('join storm', async (seed) => {
-      const c = new SwimCluster({ seed, n: 200, log: false })
+      const c = new SwimSim({ seed, n: 200, log: false })
       await c.startAll(1000)
       const t = await c.runUntil(() => c.converged(), 60_000, 250)
       console.log(`join storm n=200: converged ${t + 1000} ms after the first join`)
@@ -169,7 +169,7 @@ describe('SWIM simulation', () => {
   test.skipIf(!big)('1,000 nodes: join storm converges, a crash is seen by all', () =>
     scenario('1000 nodes', async (seed) => {
       const wall = performance.now()
-      const c = new SwimCluster({ seed, n: 1000, log: false })
+      const c = new SwimSim({ seed, n: 1000, log: false })
       await c.startAll(5000)
       const conv = await c.runUntil(() => c.converged(), 120_000, 1000)
       expect(conv).toBeGreaterThanOrEqual(0)

@@ -1,18 +1,20 @@
 /**
- * A simulated SWIM cluster: N SwimNodes on one SimNetwork and SimClock, each with
+ * SwimSim, a simulated SWIM cluster: N SwimNodes on one SimNetwork and SimClock, each with
  * its own forked Rng and node clock. Keeps an event log of every membership change
  * (time, observer, member, prev → state) for determinism checks and counts false
  * positives: a live, un-crashed node marked dead by anyone.
  */
 import { SwimCodec } from '../../src/codec/swim-envelope.ts'
 import { profile, type ProfileName, type SwimConfig } from '../../src/membership/config.ts'
-import { SwimNode } from '../../src/membership/swim-node.ts'
-import type { SwimOptions } from '../../src/membership/swim.ts'
+import type { Disseminator } from '../../src/membership/disseminator.ts'
+import type { MemberTable } from '../../src/membership/member-table.ts'
+import type { Prober } from '../../src/membership/prober.ts'
+import { SwimNode, type SwimOptions } from '../../src/membership/swim-node.ts'
 import { SeededRng } from '../../src/seams/rng.ts'
 import { SimClock } from './sim-clock.ts'
 import { SimNetwork } from './sim-network.ts'
 
-export interface ClusterOptions {
+export interface SwimSimOptions {
   seed: number
   n: number
   profile?: ProfileName
@@ -24,7 +26,7 @@ export interface ClusterOptions {
   wallSkewMs?: number
 }
 
-export class SwimCluster {
+export class SwimSim {
   readonly clock = new SimClock()
   readonly rng: SeededRng
   readonly net: SimNetwork
@@ -38,7 +40,7 @@ export class SwimCluster {
   readonly deadSeen = new Map<string, Map<string, number>>()
   readonly codec = new SwimCodec()
 
-  constructor(readonly opts: ClusterOptions) {
+  constructor(readonly opts: SwimSimOptions) {
     this.rng = new SeededRng(opts.seed)
     this.net = new SimNetwork(this.clock, this.rng.fork('net'))
     this.cfg = profile(opts.profile ?? 'lan', opts.config)
@@ -134,6 +136,15 @@ export class SwimCluster {
   allSee(name: string, states: string[]): boolean {
     return this.live().every((n) => n.name === name || states.includes(n.members.get(name)?.state ?? 'none'))
   }
+}
+
+/**
+ * A node's parts, for tests that drive one protocol step by hand (a probe now, a
+ * gossip round now, a suspicion raised here). SwimNode keeps them private so nothing
+ * in src/ reaches past its API; this is the one place tests reach in.
+ */
+export function partsOf(node: SwimNode): { table: MemberTable; prober: Prober; gossip: Disseminator } {
+  return node as unknown as { table: MemberTable; prober: Prober; gossip: Disseminator }
 }
 
 /** The seed for a simulation: SIM_SEED from the environment, or the given default. */
