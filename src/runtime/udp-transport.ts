@@ -159,11 +159,22 @@ export class UdpTransport implements Transport {
 
   sendPacket(to: Addr, data: Uint8Array): void {
     if (this.closed) return
+    let host: string
+    let port: number
     try {
-      const { host, port } = splitAddr(to)
-      this.udp.send(data, port, host)
+      ;({ host, port } = splitAddr(to))
     } catch {
-      // Best effort: a bad address or a full buffer is a lost packet.
+      return // a bad address is a lost packet
+    }
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        this.udp.send(data, port, host)
+        return
+      } catch {
+        // An earlier datagram to a closed port left an ICMP error on this socket, and the
+        // next send reports it (ECONNREFUSED) instead of sending: that error belongs to the
+        // earlier packet, so this one is tried once more. A full buffer is a lost packet.
+      }
     }
   }
 
