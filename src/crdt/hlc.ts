@@ -32,9 +32,19 @@ export class Hlc {
 
   constructor(private readonly clock: Clock, private readonly maxDriftMs: number) {}
 
+  /**
+   * Physical time in whole ms. The Clock seam promises ms, not whole ms (a simulated
+   * clock advances by fractions), and a stamp must be integers or every peer's codec
+   * refuses it: the whole-agent simulation found health deltas refused that way, each
+   * leaving a hole that no sync could fill.
+   */
+  private physical(): number {
+    return Math.floor(this.clock.now())
+  }
+
   /** A fresh stamp for a local event. */
   now(): HlcStamp {
-    const pt = this.clock.now()
+    const pt = this.physical()
     if (pt > this.l) {
       this.l = pt
       this.c = 0
@@ -52,7 +62,7 @@ export class Hlc {
   /** Merges a remote stamp into the clock; returns false (and ignores it) if it is implausible. */
   observe(ts: HlcStamp): boolean {
     if (!this.plausible(ts)) return false
-    const pt = this.clock.now()
+    const pt = this.physical()
     const l = Math.max(this.l, ts[0], pt)
     if (l === this.l && l === ts[0]) this.c = Math.max(this.c, ts[1]) + 1
     else if (l === this.l) this.c++

@@ -118,7 +118,7 @@ export class Pruner {
       if (now - (this.deadSince.get(r) ?? now) < this.L.foldAfterMs) continue
       if (holdsDotsOf(this.rep, r) || this.ae.held.holds(r)) continue
       if (!noPeerIsAhead(r, ctx, this.ae.peers, now, this.L.peerDigestMaxAgeMs)) continue
-      ctx.fold(r, ctx.top(r), this.clock.now())
+      ctx.fold(r, ctx.top(r), Math.floor(this.clock.now()))
       this.ae.forget(r)
       this.deadSince.delete(r)
       folded.push(r)

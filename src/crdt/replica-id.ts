@@ -22,7 +22,7 @@ export interface ReplicaIdStore {
 }
 
 export function mintReplicaId(nodeName: string, clock: Clock): string {
-  return `${nodeName}#${clock.now().toString(36)}`
+  return `${nodeName}#${Math.floor(clock.now()).toString(36)}`
 }
 
 /** The stable id for this node: the persisted one if it belongs to `nodeName`, else a fresh incarnation (saved). */

@@ -351,7 +351,7 @@ export class ReplicatedState {
   /** Switches to a fresh incarnation (our snapshot was stale: peers hold newer dots of our id). */
   private reincarnate(): void {
     const old = this.rep.self
-    const inc = Math.max(this.opts.clock.now(), incarnationOf(old) + 1)
+    const inc = Math.max(Math.floor(this.opts.clock.now()), incarnationOf(old) + 1)
     this.rep.self = `${nodeOfReplica(old)}#${inc.toString(36)}`
     this.opts.onReincarnate?.(this.rep.self)
   }

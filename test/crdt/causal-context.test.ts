@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { CausalContext, validateEncodedContext } from '../../src/crdt/causal-context.ts'
-import { Hlc, compareHlc } from '../../src/crdt/hlc.ts'
+import { Hlc, compareHlc, isHlcStamp } from '../../src/crdt/hlc.ts'
 import { SimClock } from '../sim/sim-clock.ts'
 
 const RUNS = Number(process.env.PROP_RUNS ?? 300)
@@ -100,5 +100,19 @@ describe('hybrid logical clock', () => {
     expect(compareHlc(h.now(), [clock.now() + 5000, 0])).toBeLessThan(0)
     clock.advance(10_000)
     expect(h.now()[0]).toBe(clock.now())
+  })
+
+  test('stamps are whole ms (what every codec accepts) even when the wall clock runs in fractions', () => {
+    const clock = new SimClock()
+    const h = new Hlc(clock, 1000)
+    clock.advance(12.375)
+    const a = h.now()
+    expect(isHlcStamp(a)).toBe(true)
+    expect(a[0]).toBe(Math.floor(clock.now()))
+    expect(h.observe([Math.floor(clock.now()), 3])).toBe(true)
+    clock.advance(0.25)
+    const b = h.now()
+    expect(isHlcStamp(b)).toBe(true)
+    expect(compareHlc(b, a)).toBeGreaterThan(0)
   })
 })
