@@ -21,6 +21,9 @@ import { SimClock } from './sim-clock.ts'
 import { SimFarm } from './sim-farm.ts'
 import { SimNetwork, type NetConditions } from './sim-network.ts'
 
+/** The API token of every simulated agent (in-process requests have no loopback address). */
+export const SIM_TOKEN = 'sim-token'
+
 export interface AgentSimOptions {
   seed: number
   agents: number
@@ -124,6 +127,7 @@ export class AgentSim {
         joinTimeoutMs: 10_000,
         retryIntervalMs: 5_000,
         maxConcurrentChecks: 1024,
+        apiToken: SIM_TOKEN,
         ...this.opts.config,
       },
       {
@@ -204,7 +208,7 @@ export class AgentSim {
     const res = await this.get(name).app.request('/v1/targets', {
       method: 'POST',
       body: JSON.stringify({ id, tcp: '10.8.0.1:80', interval: `${this.intervalMs}ms` }),
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${SIM_TOKEN}` },
     })
     if (res.status === 201) this.registered.add(id)
     return res.status
