@@ -181,7 +181,7 @@ export async function agentCommand(args: string[]): Promise<number> {
 
   const metrics = new Registry()
   const reloadErrors = metrics.counter('heck_config_reload_errors_total', 'Targets file reloads refused because the file was invalid')
-  const history = cfg.dataDir ? await HistoryStore.open(cfg.dataDir, { clock: realClock }) : undefined
+  const history = cfg.dataDir ? await HistoryStore.open(cfg.dataDir, { clock: realClock, log, metrics }) : undefined
   const { maxFrameBytes, serveTimeoutMs } = transportLimits(cfg.agent.profile)
   let transport: UdpTransport
   try {
