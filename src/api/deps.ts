@@ -27,7 +27,14 @@ export interface ApiDeps {
   ownershipMap(): Record<string, string[]>
   /** Wall-clock ms of the newest observation this node holds, or null before the first. */
   newestObservationAt(): number | null
+  /** May throw SubscriberLimitError (src/node/event-bus.ts); GET /v1/events answers that with 503. */
   subscribe(fn: (e: NodeEvent) => void): () => void
+  /**
+   * Open `GET /v1/events` streams allowed at once (--max-event-streams); the next client gets
+   * 503 with Retry-After. Each stream holds a subscriber and up to 10,000 queued events, so
+   * this bounds the memory clients can pin; higher serves more dashboards. Default 256.
+   */
+  maxEventStreams?: number
   /** Starts a graceful leave; the agent exits once it is done. */
   leave(): void
   /** Wall time for data ages and timers for SSE keep-alives; a SimClock in tests. */

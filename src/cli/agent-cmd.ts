@@ -25,7 +25,9 @@ import { realClock } from '../runtime/real-clock.ts'
 import { UdpTransport } from '../runtime/udp-transport.ts'
 import { isLevel, type Level } from '../seams/log.ts'
 import { VERSION } from '../version.ts'
-import { formatAddr, parseAddr, parseFlags } from './args.ts'
+import { formatAddr, intFlag, parseAddr, parseFlags } from './args.ts'
+import { DEFAULT_MAX_EVENT_STREAMS } from '../api/sse.ts'
+import { MAX_SUBSCRIBERS } from '../node/event-bus.ts'
 import { UsageError } from './errors.ts'
 
 export const AGENT_FLAGS = {
@@ -46,6 +48,7 @@ export const AGENT_FLAGS = {
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
   'max-concurrent-checks': { type: 'string' },
+  'max-event-streams': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -64,6 +67,7 @@ const AGENT_HELP = `Usage: heck agent [flags]
   --encrypt KEY            base64 32-byte key (heck keygen); repeat to accept old keys while rotating
   --api-token TOKEN        bearer token for write endpoints (without it, writes are loopback-only)
   --max-concurrent-checks N  checks in flight at once (default 1024)
+  --max-event-streams N    open GET /v1/events streams; more get 503 + Retry-After (default 256)
   --tui                    show the terminal UI in this process
   --log-level LEVEL        debug, info, warn, error (default info)
   --log-format FORMAT      text or json (default text)
@@ -80,6 +84,8 @@ export interface AgentFlags {
   logLevel: Level
   logFormat: 'text' | 'json'
   tui: boolean
+  /** See ApiDeps.maxEventStreams. */
+  maxEventStreams: number
   agent: Omit<AgentConfig, 'httpAddr'>
 }
 
@@ -125,6 +131,7 @@ export function parseAgentArgs(args: string[]): AgentFlags | 'help' {
     logLevel,
     logFormat,
     tui: v.tui ?? false,
+    maxEventStreams: intFlag('--max-event-streams', v['max-event-streams'], DEFAULT_MAX_EVENT_STREAMS, 1, MAX_SUBSCRIBERS),
     agent: {
       name,
       profile,
@@ -174,7 +181,7 @@ export async function agentCommand(args: string[]): Promise<number> {
 
   const metrics = new Registry()
   const reloadErrors = metrics.counter('heck_config_reload_errors_total', 'Targets file reloads refused because the file was invalid')
-  const history = cfg.dataDir ? await HistoryStore.open(cfg.dataDir, { clock: realClock }) : undefined
+  const history = cfg.dataDir ? await HistoryStore.open(cfg.dataDir, { clock: realClock, log, metrics }) : undefined
   const { maxFrameBytes, serveTimeoutMs } = transportLimits(cfg.agent.profile)
   let transport: UdpTransport
   try {
@@ -221,7 +228,7 @@ export async function agentCommand(args: string[]): Promise<number> {
     })()
   }
 
-  const app = createApp(agent.api(() => shutdown('POST /v1/leave')))
+  const app = createApp({ ...agent.api(() => shutdown('POST /v1/leave')), maxEventStreams: cfg.maxEventStreams })
   let server: ReturnType<typeof Bun.serve>
   try {
     server = Bun.serve({ hostname: cfg.http.host, port: cfg.http.port, fetch: (req, srv) => app.fetch(req, { server: srv }), idleTimeout: 0 })

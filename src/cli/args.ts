@@ -24,6 +24,14 @@ export function parseAddr(flag: string, s: string, defaultHost = '127.0.0.1'): {
   return { host: m[1] ?? (m[2] || defaultHost), port }
 }
 
+/** A whole-number flag within [min, max]; absent gives `dflt`. */
+export function intFlag(flag: string, raw: string | undefined, dflt: number, min: number, max: number): number {
+  if (raw === undefined) return dflt
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag}: expected a whole number from ${min} to ${max}, got "${raw}"`)
+  return n
+}
+
 export const formatAddr = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
 
 /** Base URL of an agent's HTTP API from an --http ADDR flag. */

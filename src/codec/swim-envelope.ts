@@ -3,12 +3,15 @@
  * AES-256-GCM when a keyring is set. One envelope is one datagram (a compound packet
  * of several messages, like memberlist's compoundMsg) or one stream frame. Each
  * message is CBOR-encoded on its own so the sender knows its exact size when packing.
- * Decoding (cbor-read.ts, strict) checks size, seal, version and every message,
- * returning a result or a drop reason; it never throws.
+ * Decoding (cbor-read.ts, strict) checks size, seal, replay, version and every
+ * message, returning a result or a drop reason; it never throws. A sealed envelope
+ * is accepted once: its sender boot and number are checked against that boot's
+ * window (replay-window.ts) after the tag, so only authentic envelopes move it.
  */
 import { readCbor } from './cbor-read.ts'
 import { encodeCbor } from './cbor-write.ts'
-import { SEALED_KIND, SEAL_OVERHEAD_BYTES, type Keyring } from './keyring.ts'
+import { SEALED_KIND, SEALED_KIND_V1, SEAL_OVERHEAD_BYTES, type Keyring } from './keyring.ts'
+import { ReplayGuard } from './replay-window.ts'
 import { DEFAULT_WIRE_LIMITS, type WireLimits } from './limits.ts'
 import { toWire, type Msg } from './swim-messages.ts'
 import { validateMessage, type Checked, type DropReason } from './swim-validate.ts'
@@ -29,9 +32,12 @@ export interface DecodedPacket {
 
 export class SwimCodec {
   readonly limits: WireLimits
+  /** Envelopes seen per sender boot; one per node, shared by datagrams and stream frames. */
+  readonly replay: ReplayGuard
 
-  constructor(private readonly keyring?: Keyring, limits: Partial<WireLimits> = {}) {
+  constructor(private readonly keyring?: Keyring, limits: Partial<WireLimits> = {}, replay = new ReplayGuard()) {
     this.limits = { ...DEFAULT_WIRE_LIMITS, ...limits }
+    this.replay = replay
   }
 
   get encrypted(): boolean {
@@ -82,10 +88,15 @@ export class SwimCodec {
     if (data.length === 0) return { ok: false, reason: 'truncated' }
     let plain = data
     if (this.keyring) {
-      const opened = this.keyring.open(data)
+      // A heck from before replay protection: authentic perhaps, but never told from its replay.
+      if (data[0] === SEALED_KIND_V1) return { ok: false, reason: 'version' }
+      const opened = this.keyring.openEnvelope(data)
       if (!opened) return { ok: false, reason: 'auth' }
-      plain = opened
-    } else if (data[0] === SEALED_KIND) {
+      // Seen before, or older than the window: either way it may be a replay, and is not processed.
+      if (this.replay.check(opened.boot, opened.number) !== 'new') return { ok: false, reason: 'replay' }
+      this.replay.accept(opened.boot, opened.number)
+      plain = opened.plain
+    } else if (data[0] === SEALED_KIND || data[0] === SEALED_KIND_V1) {
       // A sealed envelope reaching a node without keys: the sender has a key we lack.
       return { ok: false, reason: 'auth' }
     }

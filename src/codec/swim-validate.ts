@@ -5,7 +5,8 @@
 import type { WireLimits } from './limits.ts'
 import { MsgTag, type Meta, type Msg, type PushState, type WireState } from './swim-messages.ts'
 
-export type DropReason = 'malformed' | 'truncated' | 'oversized' | 'version' | 'auth' | 'unknown-tag' | 'limit'
+/** Why input was dropped; `replay`: a sealed envelope seen before from its sender boot, or older than its window. */
+export type DropReason = 'malformed' | 'truncated' | 'oversized' | 'version' | 'auth' | 'replay' | 'unknown-tag' | 'limit'
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: DropReason }
 

@@ -7,20 +7,21 @@
  * written on a Clock timer (or sooner when the buffer grows) in transactions of
  * bounded size, one per event-loop turn, so a big flush never stalls the checks.
  * Retention is bounded per table. A small key/value table holds other state the
- * agent persists (replicated snapshots, the replica id).
+ * agent persists (replicated snapshots, the replica id). A damaged file or an
+ * unusable data dir never fails the agent (history-db.ts): reads then throw
+ * HistoryUnavailableError, which callers answer without history.
  */
-import { Database } from 'bun:sqlite'
-import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import type { Database } from 'bun:sqlite'
 import type { CheckResult, Status } from '../config/types.ts'
-import type { Cancel, Clock } from '../seams/clock.ts'
-import { type Agg, byKey, DAY_MS, HOUR_MS, type HistorySql, MINUTE_MS, openHistorySql, type TransitionRow } from './history-sql.ts'
-import { type KvStore, openKv } from './kv.ts'
+import type { Cancel } from '../seams/clock.ts'
+import { type Agg, byKey, DAY_MS, HOUR_MS, type HistorySql, MINUTE_MS, type TransitionRow } from './history-sql.ts'
+import { HistoryDb, type HistoryDbOptions } from './history-db.ts'
+import type { KvStore } from './kv.ts'
 
 export type { KvStore } from './kv.ts'
+export { HistoryUnavailableError } from './history-db.ts'
 
-export interface HistoryOptions {
-  clock: Clock
+export interface HistoryOptions extends HistoryDbOptions {
   /** How often (ms) buffered aggregates and transitions are written. Lower loses less on a crash, costs more writes. Default 10,000. */
   flushIntervalMs?: number
   /**
@@ -44,8 +45,6 @@ export interface HistoryOptions {
   hourRetentionMs?: number
   /** How often (ms) old minutes are rolled up into hours and expired rows deleted. Each run touches about one interval's worth of minutes, so keep it short. Default 1 minute. */
   pruneIntervalMs?: number
-  /** Told when a timed flush or prune fails (disk full, locked); the store carries on. */
-  onError?: (err: unknown) => void
 }
 
 export interface Transition {
@@ -73,13 +72,13 @@ export interface Uptime {
 
 export class HistoryStore {
   readonly kv: KvStore
-  private readonly clock: Clock
+  private readonly clock: HistoryOptions['clock']
   private readonly flushIntervalMs: number
   private readonly maxBufferedRows: number
   private readonly transitionRetentionMs: number
   private readonly minuteRetentionMs: number
   private readonly hourRetentionMs: number
-  private readonly sql: HistorySql
+  private readonly file: HistoryDb
   private readonly pruneIntervalMs: number
   private aggs = new Map<string, Agg>()
   private transitions: TransitionRow[] = []
@@ -93,16 +92,18 @@ export class HistoryStore {
   private pruneTimer: Cancel | null = null
   private earlyFlush: Cancel | null = null
   private closed = false
-  private readonly onError: (err: unknown) => void
 
-  /** Opens (creating if needed) `DIR/history.sqlite`. */
+  /**
+   * Opens (creating if needed) `DIR/history.sqlite`. Never rejects for the file's sake: a
+   * damaged file is moved aside and replaced, an unusable data dir leaves history
+   * unavailable (logged, retried); pass `log` and `metrics` to hear about it.
+   */
   static async open(dataDir: string, opts: HistoryOptions): Promise<HistoryStore> {
-    await mkdir(dataDir, { recursive: true })
-    return new HistoryStore(new Database(join(dataDir, 'history.sqlite'), { create: true }), opts)
+    return new HistoryStore(HistoryDb.open(dataDir, opts), opts)
   }
 
   /** Wraps an open database (tests pass `new Database(':memory:')`). The store owns it from now on. */
-  constructor(private readonly db: Database, opts: HistoryOptions) {
+  constructor(db: Database | HistoryDb, opts: HistoryOptions) {
     this.clock = opts.clock
     this.flushIntervalMs = opts.flushIntervalMs ?? 10_000
     this.flushSliceRows = Math.max(1, opts.flushSliceRows ?? 1000)
@@ -111,9 +112,8 @@ export class HistoryStore {
     this.minuteRetentionMs = Math.max(HOUR_MS + MINUTE_MS, opts.minuteRetentionMs ?? 2 * HOUR_MS)
     this.hourRetentionMs = Math.max(7 * DAY_MS + HOUR_MS, opts.hourRetentionMs ?? 8 * DAY_MS)
     this.pruneIntervalMs = opts.pruneIntervalMs ?? MINUTE_MS
-    this.onError = opts.onError ?? (() => {})
-    this.sql = openHistorySql(db)
-    this.kv = openKv(db)
+    this.file = db instanceof HistoryDb ? db : HistoryDb.wrap(db, opts)
+    this.kv = this.file.kv
     this.flushTimer = this.clock.after(this.flushIntervalMs, () => this.onFlushTimer())
     // The first prune runs on the next turn, in steps: after a long downtime there may be hours of
     // minutes to roll up, and opening the store must stay fast (start-up budget 300 ms).
@@ -156,15 +156,32 @@ export class HistoryStore {
     this.outPos = 0
     this.aggs = new Map()
     this.transitions = []
-    if (aggs.length > 0 || ts.length > 0) this.sql.writeBatch(aggs, ts)
+    if (aggs.length > 0 || ts.length > 0) this.put('flush', (sql) => sql.writeBatch(aggs, ts))
+  }
+
+  /** Why reads cannot be answered now (the file or its data dir), or null when they can. */
+  get unavailableReason(): string | null {
+    return this.file.unavailableReason
+  }
+
+  /** A write through the file guard; false when it was not written (logged and counted there). Never throws. */
+  private put(what: string, fn: (sql: HistorySql) => void): boolean {
+    return (
+      this.file.write(what, (l) => {
+        fn(l.sql)
+        return true
+      }) === true
+    )
   }
 
   /** Rolls minutes past their retention up into hours, and deletes hours and transitions past theirs. */
   prune(): void {
     if (this.closed) return
     const now = this.clock.now()
-    this.sql.expire(now - this.hourRetentionMs, now - this.transitionRetentionMs)
-    for (let m = this.sql.oldestMinute(); m !== null && m < this.minuteCutoff(now); m = this.sql.oldestMinute()) this.sql.rollMinute(m, this.flushSliceRows)
+    this.put('prune', (sql) => {
+      sql.expire(now - this.hourRetentionMs, now - this.transitionRetentionMs)
+      for (let m = sql.oldestMinute(); m !== null && m < this.minuteCutoff(now); m = sql.oldestMinute()) sql.rollMinute(m, this.flushSliceRows)
+    })
   }
 
   private minuteCutoff(now: number): number {
@@ -174,7 +191,7 @@ export class HistoryStore {
   /**
    * Uptime ratios (share of successful checks) over the last hour, day and week, buffered checks
    * included. The hour reads minutes; the day and the week also read hours, so their window starts
-   * at the top of the hour: up to one hour longer than named.
+   * at the top of the hour: up to one hour longer than named. Throws HistoryUnavailableError.
    */
   uptime(targetId: string): Uptime {
     const now = this.clock.now()
@@ -184,7 +201,7 @@ export class HistoryStore {
       const minuteFrom = Math.floor(from / MINUTE_MS) * MINUTE_MS
       // Minutes older than the retention are in hours: walk only the minutes that can exist.
       const walkFrom = Math.max(minuteFrom, Math.floor((now - this.minuteRetentionMs) / MINUTE_MS) * MINUTE_MS - MINUTE_MS)
-      const row = this.sql.sumWindow(targetId, walkFrom, Math.floor(from / HOUR_MS) * HOUR_MS, now)
+      const row = this.file.read('uptime', (sql) => sql.sumWindow(targetId, walkFrom, Math.floor(from / HOUR_MS) * HOUR_MS, now))
       let checks = row?.checks ?? 0
       let failures = row?.failures ?? 0
       for (const a of pending) {
@@ -198,10 +215,10 @@ export class HistoryStore {
     return { h1: ratio(HOUR_MS), h24: ratio(DAY_MS), d7: ratio(7 * DAY_MS) }
   }
 
-  /** The last `n` transitions of a target, newest first. */
+  /** The last `n` transitions of a target, newest first. Throws HistoryUnavailableError. */
   recentTransitions(targetId: string, n: number): Transition[] {
-    const stored = this.sql
-      .lastTransitions(targetId, n)
+    const stored = this.file
+      .read('transitions', (sql) => sql.lastTransitions(targetId, n))
       .map((r): Transition => ({ at: r.at, from: r.from_status, to: r.to_status }))
     // Not yet written ones are the newest; newest first, as they were recorded.
     const pending: Transition[] = []
@@ -225,8 +242,8 @@ export class HistoryStore {
     // Never walk further back than the table keeps.
     const keep = table === 'minutes' ? this.minuteRetentionMs : this.hourRetentionMs
     const from = Math.floor(Math.max(sinceMs, now - keep - stepMs) / stepMs) * stepMs
-    const rows = this.sql
-      .series(table, targetId, from, now)
+    const rows = this.file
+      .read(table, (sql) => sql.series(table, targetId, from, now))
       .map((r): Aggregate => ({ start: r.t, checks: r.checks, failures: r.failures, latencySumMs: r.latency_sum }))
     if (table === 'hours') return rows // buffered checks are minutes; they reach hours only by roll-up
     const pending = this.buffered(targetId).filter((a) => a.minute >= from && a.minute <= now)
@@ -257,10 +274,10 @@ export class HistoryStore {
   /** Drops a removed target's history now rather than at retention. */
   forget(targetId: string): void {
     this.flush()
-    this.sql.forget(targetId)
+    this.put('forget', (sql) => sql.forget(targetId))
   }
 
-  /** Flushes what is buffered, stops the timers and closes the database. Idempotent. */
+  /** Flushes what is buffered, stops the timers and closes the database. Idempotent; never throws. */
   close(): void {
     if (this.closed) return
     this.flush()
@@ -269,7 +286,7 @@ export class HistoryStore {
     this.pruneTimer?.()
     this.earlyFlush?.()
     this.sliceTimer?.()
-    this.db.close()
+    this.file.close()
   }
 
   private maybeFlushEarly(): void {
@@ -305,14 +322,11 @@ export class HistoryStore {
     const end = Math.min(this.outAggs.length, this.outPos + this.flushSliceRows)
     const slice = this.outAggs.slice(this.outPos, end)
     const ts = this.outTransitions
-    // Advance first: a failed slice is reported and dropped rather than retried forever.
+    // Advance first: a slice that fails (after a damaged file was replaced, once more) is
+    // reported and dropped rather than retried forever.
     this.outPos = end
     this.outTransitions = []
-    try {
-      this.sql.writeBatch(slice, ts)
-    } catch (err) {
-      this.onError(err)
-    }
+    this.put('flush', (sql) => sql.writeBatch(slice, ts))
     if (this.outPos < this.outAggs.length) this.sliceTimer = this.clock.after(0, () => this.writeSlice())
     else {
       this.outAggs = []
@@ -325,11 +339,7 @@ export class HistoryStore {
     this.pruneTimer = null
     if (this.closed) return
     const now = this.clock.now()
-    try {
-      this.sql.expire(now - this.hourRetentionMs, now - this.transitionRetentionMs)
-    } catch (err) {
-      this.onError(err)
-    }
+    this.put('prune', (sql) => sql.expire(now - this.hourRetentionMs, now - this.transitionRetentionMs))
     this.rollStep(this.minuteCutoff(now))
   }
 
@@ -337,15 +347,13 @@ export class HistoryStore {
     this.pruneTimer = null
     if (this.closed) return
     let more = false
-    try {
-      const m = this.sql.oldestMinute()
+    this.put('prune', (sql) => {
+      const m = sql.oldestMinute()
       if (m !== null && m < cutoff) {
-        this.sql.rollMinute(m, this.flushSliceRows)
+        sql.rollMinute(m, this.flushSliceRows)
         more = true
       }
-    } catch (err) {
-      this.onError(err)
-    }
+    })
     this.pruneTimer = more ? this.clock.after(0, () => this.rollStep(cutoff)) : this.clock.after(this.pruneIntervalMs, () => this.onPruneTimer())
   }
 }

@@ -7,14 +7,29 @@ import type { NodeEvent } from './types.ts'
 
 export type Listener = (e: NodeEvent) => void
 
+/**
+ * The bus's own bound on live subscribers: a backstop against a leak, not the policy.
+ * The policy is the HTTP API's --max-event-streams (src/api/sse.ts), which refuses
+ * over-limit clients with 503 before they subscribe; it may be set up to this value.
+ */
+export const MAX_SUBSCRIBERS = 100_000
+
+/** subscribe() past the bound; callers that face clients turn it into a 503. */
+export class SubscriberLimitError extends Error {
+  constructor(readonly max: number) {
+    super(`too many event subscribers (max ${max})`)
+  }
+}
+
 export class EventBus {
   private listeners = new Set<Listener>()
 
   /** Maximum live subscribers; each SSE client is one, so this bounds memory per node. */
-  constructor(readonly maxSubscribers = 256) {}
+  constructor(readonly maxSubscribers = MAX_SUBSCRIBERS) {}
 
+  /** Throws SubscriberLimitError when maxSubscribers are subscribed already. */
   subscribe(fn: Listener): () => void {
-    if (this.listeners.size >= this.maxSubscribers) throw new Error(`too many event subscribers (max ${this.maxSubscribers})`)
+    if (this.listeners.size >= this.maxSubscribers) throw new SubscriberLimitError(this.maxSubscribers)
     this.listeners.add(fn)
     return () => this.listeners.delete(fn)
   }

@@ -287,8 +287,17 @@ export class HeckNode {
       definition: def,
       owners: this.owners(id),
       recent: this.results.recent.get(id),
-      transitions: this.history?.recentTransitions(id, 20) ?? [],
-      ...(this.history ? { uptime: this.history.uptime(id) } : {}),
+      ...this.historyOf(id),
+    }
+  }
+
+  /** A target's stored history; a history that cannot answer (damaged file, full disk) is said so, never thrown. */
+  private historyOf(id: string): Pick<TargetDetail, 'transitions' | 'uptime' | 'history' | 'history_error'> {
+    if (!this.history) return { transitions: [] }
+    try {
+      return { transitions: this.history.recentTransitions(id, 20), uptime: this.history.uptime(id) }
+    } catch (e) {
+      return { transitions: [], history: 'unavailable', history_error: e instanceof Error ? e.message : String(e) }
     }
   }
 

@@ -21,6 +21,9 @@ export interface TargetDetail extends TargetHealth {
   recent: CheckResult[]
   transitions: Array<{ at: number; from: Status; to: Status }>
   uptime?: { h1: number | null; h24: number | null; d7: number | null }
+  /** Present when --data-dir is set but its history could not be read for this answer; `history_error` says why. */
+  history?: 'unavailable'
+  history_error?: string
 }
 
 // One definition of member states, membership's: the views pass them on as SWIM reports them.

@@ -1,11 +1,14 @@
 /**
  * The TUI's data source: polls the agent's HTTP API (health, members,
  * metrics, and the selected target's detail) and follows `GET /v1/events`
- * (Server-Sent Events) with reconnect and backoff. It only updates a
+ * (Server-Sent Events) with reconnect and backoff; an agent at its stream limit
+ * (503, Retry-After) is waited out for at least the time it asks, with jitter so
+ * a crowd of clients does not come back in step. It only updates a
  * TuiState and calls `onChange`; the app decides when to draw, so 100 events
  * per second cost 100 map updates, not 100 frames.
  */
 import type { Clock } from '../seams/clock.ts'
+import { SeededRng, type Rng } from '../seams/rng.ts'
 import { parseDetail, parseHealth, parseMembers, SseParser, sumCounters } from './parse.ts'
 import { emptyState, MAX_EVENTS, type TuiEvent, type TuiState } from './types.ts'
 
@@ -23,6 +26,22 @@ export interface ClientOptions {
   /** Per-request timeout (ms). Default 3000. */
   requestTimeoutMs?: number
   fetch?: typeof fetch
+  /** Jitter for waits after a 503; seeded from the clock when absent (decorrelates clients; no real randomness here). */
+  rng?: Rng
+}
+
+/** Longest (ms) a Retry-After is obeyed, so a broken agent cannot park the event stream for hours. */
+const MAX_RETRY_AFTER_MS = 300_000
+/** Waits after a 503 are stretched by up to this share, at random, so refused clients spread out. */
+const RETRY_JITTER = 0.5
+
+/** Retry-After as ms from now: delay-seconds or an HTTP-date (RFC 9110 §10.2.3); null when absent or unreadable. */
+export function retryAfterMs(header: string | null, nowMs: number): number | null {
+  if (header === null) return null
+  const v = header.trim()
+  if (/^\d+$/.test(v)) return Math.min(MAX_RETRY_AFTER_MS, Number(v) * 1000)
+  const at = Date.parse(v)
+  return Number.isNaN(at) ? null : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - nowMs))
 }
 
 const CHECKS = 'heck_checks_total'
@@ -43,6 +62,7 @@ export class TuiClient {
   private readonly pollMs: number
   private readonly detailMs: number
   private readonly timeoutMs: number
+  private readonly rng: Rng
 
   constructor(private readonly opts: ClientOptions) {
     this.urls = [opts.baseUrl, ...(opts.fallbackUrls ?? [])].map((u) => u.replace(/\/$/, ''))
@@ -52,6 +72,7 @@ export class TuiClient {
     this.pollMs = opts.pollIntervalMs ?? 2000
     this.detailMs = opts.detailIntervalMs ?? 1000
     this.timeoutMs = opts.requestTimeoutMs ?? 3000
+    this.rng = opts.rng ?? new SeededRng(opts.clock.now() >>> 0)
   }
 
   start(): void {
@@ -198,14 +219,36 @@ export class TuiClient {
     if (ev.length > MAX_EVENTS + 100) ev.splice(0, ev.length - MAX_EVENTS)
   }
 
-  /** Follows /v1/events forever, reconnecting with backoff (0.5 s doubling to 5 s). */
+  /**
+   * Follows /v1/events forever, reconnecting with backoff (0.5 s doubling to 5 s). A 503
+   * (the agent serves its --max-event-streams already) waits at least its Retry-After,
+   * stretched by jitter; the first refusal of a streak is logged, so the user knows why
+   * no live events come while the polls go on.
+   */
   private async follow(): Promise<void> {
+    let refused = false
     while (!this.stopped) {
       const ac = new AbortController()
       this.sseAbort = ac
+      let waitMs = this.backoffMs
       try {
         const res = await this.fetch(`${this.state.source}/v1/events`, { signal: ac.signal, headers: { accept: 'text/event-stream' } })
+        if (res.status === 503) {
+          const after = retryAfterMs(res.headers.get('retry-after'), this.opts.clock.now()) ?? 0
+          waitMs = Math.round(Math.max(after, this.backoffMs) * (1 + RETRY_JITTER * this.rng.next()))
+          if (!refused) {
+            const why = await res
+              .json()
+              .then((b) => (b && typeof b === 'object' && typeof (b as { error?: unknown }).error === 'string' ? (b as { error: string }).error : 'HTTP 503'))
+              .catch(() => 'HTTP 503')
+            this.log({ at: this.opts.clock.now(), kind: 'info', text: `event stream refused by ${this.state.source}: ${why}; retrying in ${Math.ceil(waitMs / 1000)} s` })
+            this.opts.onChange()
+          }
+          refused = true
+          throw new Error('GET /v1/events answered 503')
+        }
         if (!res.ok || !res.body) throw new Error(`GET /v1/events answered ${res.status}`)
+        refused = false
         this.backoffMs = 500
         const parser = new SseParser()
         const decoder = new TextDecoder()
@@ -214,10 +257,10 @@ export class TuiClient {
           if (this.stopped) break
         }
       } catch {
-        // Logged through the poller's error path; here we only retry.
+        // Logged through the poller's error path (or above, for a 503); here we only retry.
       }
       if (this.stopped) break
-      await new Promise<void>((r) => this.timer(this.backoffMs, r))
+      await new Promise<void>((r) => this.timer(waitMs, r))
       this.backoffMs = Math.min(5000, this.backoffMs * 2)
     }
   }
