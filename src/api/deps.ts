@@ -18,9 +18,9 @@ export interface ApiDeps {
   health(): TargetHealth[]
   target(id: string): TargetDetail | undefined
   /** Adds or replaces a target cluster-wide; resolves true when it replaced one. */
-  putTarget(t: Target): boolean | Promise<boolean>
+  putTarget(t: Target): Promise<boolean>
   /** Removes a target cluster-wide; false when there was none. */
-  deleteTarget(id: string): boolean | Promise<boolean>
+  deleteTarget(id: string): Promise<boolean>
   members(): MemberView[]
   owners(id: string): string[]
   /** Node name → target ids it owns (checks). */

@@ -89,13 +89,13 @@ export class GossipStateStore extends ChangeSource implements StateStore {
     for (const id of d.removed) this.rs.removeContribution(contributor, id)
   }
 
-  putTarget(t: Target): boolean {
+  async putTarget(t: Target): Promise<boolean> {
     const had = this.defs.has(t.id)
     this.rs.putTarget(API_CONTRIBUTOR, t.id, t)
     return had
   }
 
-  removeTarget(id: string): boolean {
+  async removeTarget(id: string): Promise<boolean> {
     if (!this.defs.has(id)) return false
     return this.rs.removeTarget(id)
   }

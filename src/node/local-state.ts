@@ -17,7 +17,7 @@ export class LocalState extends ChangeSource implements StateStore {
   setFileTargets(contributor: string, targets: Target[]): void {
     const d = this.files.diff(contributor, targets) ?? { changed: targets, removed: [] }
     for (const t of d.changed) this.put(t)
-    for (const id of d.removed) this.removeTarget(id)
+    for (const id of d.removed) this.remove(id)
   }
 
   private put(t: Target): boolean {
@@ -28,11 +28,15 @@ export class LocalState extends ChangeSource implements StateStore {
     return had !== undefined
   }
 
-  putTarget(t: Target): boolean {
+  async putTarget(t: Target): Promise<boolean> {
     return this.put(t)
   }
 
-  removeTarget(id: string): boolean {
+  async removeTarget(id: string): Promise<boolean> {
+    return this.remove(id)
+  }
+
+  private remove(id: string): boolean {
     if (!this.defs.delete(id)) return false
     this.healthMap.delete(id)
     this.emit({ kind: 'target', id, action: 'removed' })

@@ -24,10 +24,15 @@ export type StateChange =
 export interface StateStore {
   /** Replaces what `contributor`'s targets file says; only entries that changed since its last call are applied. */
   setFileTargets(contributor: string, targets: Target[]): void
-  /** Adds or replaces a target cluster-wide (the API); true when one was replaced. */
-  putTarget(t: Target): boolean
-  /** Removes a target cluster-wide; false when there was none. */
-  removeTarget(id: string): boolean
+  /**
+   * Adds or replaces a target cluster-wide (the API); resolves true when one was replaced.
+   * It resolves only once the write is as safe as the store promises (SPEC.md "What a 2xx
+   * promises"): durable on this node with a data dir, or committed by etcd; the API's 2xx
+   * waits for it. It rejects when the write cannot be made so (the 2xx is then a 503).
+   */
+  putTarget(t: Target): Promise<boolean>
+  /** Removes a target cluster-wide; resolves false when there was none. Safe as putTarget. */
+  removeTarget(id: string): Promise<boolean>
   targets(): Target[]
   target(id: string): Target | undefined
   observe(rec: HealthRecord): void

@@ -31,13 +31,13 @@ function fixture(opts: { apiToken?: string } = {}) {
       if (!d || !h) return undefined
       return { ...h, definition: d, owners: ['n1'], recent: [], transitions: [] }
     },
-    putTarget: (t) => {
+    putTarget: async (t) => {
       const had = defs.has(t.id)
       defs.set(t.id, t)
       health.set(t.id, { id: t.id, status: 'unknown', since: clock.now(), owner: 'n1', last: null })
       return had
     },
-    deleteTarget: (id) => health.delete(id) && defs.delete(id),
+    deleteTarget: async (id) => health.delete(id) && defs.delete(id),
     members: () => [{ name: 'n1', addr: '127.0.0.1:7946', state: 'alive', incarnation: 1, owned: defs.size }],
     owners: () => ['n1'],
     ownershipMap: () => ({ n1: [...defs.keys()] }),

@@ -77,7 +77,7 @@ describe('node', () => {
     const { node, prober, run } = await setup('targets: [{id: a, tcp: "h:1"}, {id: b, tcp: "h:2"}]')
     await run(6000)
     expect(node.health().map((h) => h.id).sort()).toEqual(['a', 'b'])
-    expect(node.state.removeTarget('a')).toBe(true)
+    expect(await node.state.removeTarget('a')).toBe(true)
     node.applyFile(file('targets: [{id: a, tcp: "h:1"}, {id: b, tcp: "h:2"}]'))
     expect(node.state.target('a')).toBeUndefined()
     node.applyFile(file('targets: [{id: a, tcp: "h:9"}, {id: b, tcp: "h:2"}]'))
