@@ -144,6 +144,23 @@ export class Disseminator {
     if (m?.state === 'alive') this.wire.send(to.addr, [{ t: MsgTag.Alive, inc: m.inc, node: m.name, addr: m.addr, meta: m.meta }])
   }
 
+  /**
+   * A push/pull peer still holds `name` suspect or dead at incarnation `inc`, while this
+   * node has it alive (member-table.ts mergeStates): the accusation goes to `name` itself,
+   * which refutes with a higher incarnation that overrides the stale claim everywhere.
+   * At most once per probe interval per member.
+   */
+  warnAccused(name: string, inc: number): void {
+    const m = this.table.members.get(name)
+    if (!m || this.stopped) return
+    const key = `\u0000warn\u0000${name}`
+    const now = this.clock.monotonic()
+    if (now - (this.staleAnswered.get(key) ?? Number.NEGATIVE_INFINITY) < this.config.probeIntervalMs) return
+    if (this.staleAnswered.size >= 1024) this.staleAnswered.clear()
+    this.staleAnswered.set(key, now)
+    this.wire.send(m.addr, [{ t: MsgTag.Suspect, inc, node: name, from: this.table.name }])
+  }
+
   /** The periodic exchange: one live member, and one thought dead. */
   pushPullRound(): void {
     const [peer] = this.table.members.randomMembers(1, (m) => m.state === 'alive')

@@ -32,6 +32,11 @@ export interface TableHooks {
   answerStale(accuser: string, about: string): void
   /** A suspicion raised by someone else has started here (the prober may confirm it out of turn). */
   onSuspected(name: string, k: number): void
+  /**
+   * A push/pull peer holds `name` suspect or dead at incarnation `inc` while this node has
+   * it alive: tell `name` directly, so it refutes and the peer's stale claim is overridden.
+   */
+  warnAccused(name: string, inc: number): void
 }
 
 export interface MemberTableOptions {
@@ -239,7 +244,16 @@ export class MemberTable {
     return out
   }
 
-  /** Merges a peer's full state. A remote `dead` becomes a local suspicion (memberlist), not a verdict. */
+  /**
+   * Merges a peer's full state. A remote `dead` or `suspect` is not a verdict here: about a
+   * member this node holds suspect it counts as a confirmation (memberlist turns it into a
+   * local suspicion), but about a member this node holds alive it only warns that member,
+   * which refutes. Push/pull repairs missed gossip; it is not how failures are detected
+   * (every live member is probed first-hand once per probe round), and its claims may be a
+   * stale view: at the heal of a partition, each side's push/pull carried its old verdicts
+   * about the other side's peers, and nodes briefly suspected reachable members of their
+   * own side, which moved their targets for a moment.
+   */
   mergeStates(states: PushState[]): void {
     // Noted before anything is applied: listeners that hear of the first member learn it too.
     for (const s of states) {
@@ -253,8 +267,13 @@ export class MemberTable {
       if (st === 'alive') this.applyAlive({ t: MsgTag.Alive, inc: s.inc, node: s.node, addr: s.addr, meta: s.meta })
       else if (st === 'left') this.applyLeave({ t: MsgTag.Leave, inc: s.inc, node: s.node })
       else if (s.node === this.name) this.applySuspect({ t: MsgTag.Suspect, inc: s.inc, node: s.node, from: 'push-pull' })
-      // Unknown nodes reported dead are not worth learning about.
-      else if (this.map.has(s.node)) this.applySuspect({ t: MsgTag.Suspect, inc: s.inc, node: s.node, from: 'push-pull' })
+      else {
+        // Unknown nodes reported dead are not worth learning about.
+        const m = this.map.get(s.node)
+        if (!m) continue
+        if (m.state === 'alive' && s.inc >= m.inc) this.hooks.warnAccused(m.name, s.inc)
+        else this.applySuspect({ t: MsgTag.Suspect, inc: s.inc, node: s.node, from: 'push-pull' })
+      }
     }
   }
 

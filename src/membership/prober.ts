@@ -89,6 +89,24 @@ export class Prober {
     this.acks.clear()
   }
 
+  /**
+   * The ring slot this tick probes: the current round's while every round is ticked,
+   * the slot after the last one used while Lifeguard stretches the interval over several
+   * rounds. Stepping by the round number then would visit only some members whenever the
+   * stretch shares a factor with N − 1: in a simulated 3 + 2 partition a prober ticking
+   * every other round of a three-member ring probed the same member for 15 s and never
+   * found the unreachable one.
+   */
+  private ringStep(): number {
+    const round = probeRound(this.clock.now(), this.probePhaseMs, this.config.probeIntervalMs)
+    const stretched = this.lifeguard && this.awareness.health > 0
+    const step = stretched && this.lastStep !== undefined && round > this.lastStep ? this.lastStep + 1 : round
+    this.lastStep = step
+    return step
+  }
+
+  private lastStep: number | undefined
+
   private nextTarget(): string | undefined {
     if (this.config.probeSchedule === 'ring') {
       if (this.ring.version !== this.table.members.liveVersion) {
@@ -96,7 +114,7 @@ export class Prober {
         for (const m of this.table.members.values()) if (m.state === 'alive' || m.state === 'suspect') names.push(m.name)
         this.ring = { version: this.table.members.liveVersion, names: names.sort() }
       }
-      return ringTarget(this.ring.names, this.table.name, probeRound(this.clock.now(), this.probePhaseMs, this.config.probeIntervalMs))
+      return ringTarget(this.ring.names, this.table.name, this.ringStep())
     }
     for (let tries = 0; tries <= this.probeOrder.length; tries++) {
       if (this.probeIndex >= this.probeOrder.length) {

@@ -85,6 +85,7 @@ export class SwimNode {
         onNewMember: (name) => this.prober.onNewMember(name),
         answerStale: (accuser, about) => this.gossip.answerStale(accuser, about),
         onSuspected: (name, k) => this.prober.onSuspected(name, k),
+        warnAccused: (name, inc) => this.gossip.warnAccused(name, inc),
       },
     })
     this.wire = new Wire(opts.transport, opts.codec, this.stats, config.packetLimitBytes, (budget) => this.gossip.takeBroadcasts(budget))

@@ -139,6 +139,13 @@ describe.each(SEEDS)('whole agents in the simulator (SIM_SEED=%d)', (seed) => {
     const sim = await settledSim({ seed, agents: 5, targets: 300 }, f)
     const a = ['n0', 'n1', 'n2']
     const b = ['n3', 'n4']
+    const side = (n: string) => (a.includes(n) ? 'a' : 'b')
+    const ownSide: string[] = []
+    let healed = false
+    for (const x of sim.live())
+      x.agent.node.bus.subscribe((e) => {
+        if (healed && e.type === 'member' && side(e.name) === side(x.name) && e.name !== x.name && e.state !== 'alive') ownSide.push(`${x.name} saw ${e.name} ${e.state}`)
+      })
     const cutAt = sim.now()
     sim.net.partition(a.map((n) => sim.addrOf(n)), b.map((n) => sim.addrOf(n)))
     // Each side declares the other dead and takes its targets over: checked twice meanwhile (AP).
@@ -159,8 +166,11 @@ describe.each(SEEDS)('whole agents in the simulator (SIM_SEED=%d)', (seed) => {
     }
     const gap = sim.worstGap(cutAt - sim.intervalMs, sim.now())
     f.check('no gap above detection + one interval across the cut', gap.ms <= split + sim.intervalMs + SLACK_MS || [`${gap.id} ${gap.ms.toFixed(0)} ms`])
+    healed = true
     sim.net.heal()
     await quiesce(sim, f, 'after the heal')
+    // Targets move whenever a member is suspected: at the heal nobody may suspect its own side.
+    f.check('nobody suspects a member of its own side at the heal', ownSide)
     await sim.run(3000 + sim.intervalMs + SLACK_MS)
     await steady(sim, f, 'after the heal')
     f.done()
