@@ -44,6 +44,8 @@ export interface Agent {
   readonly node: HeckNode
   readonly store: ClusterStore
   readonly alerts: WebhookDispatcher
+  /** Conditions an operator should fix, logged once at start and listed by GET /healthz. */
+  readonly warnings: string[]
   /** What the HTTP API needs (createApp(deps)); `leave` is how `POST /v1/leave` stops the process. */
   api(leave: () => void): ApiDeps
   /** Joins the cluster; rejects when none of the `--join` seeds answered. */
@@ -67,6 +69,7 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
       profile: config.profile,
       swimOverrides: config.swimOverrides,
       keys: config.keys,
+      clusterName: config.clusterName,
       join: config.join,
       retryJoin: config.retryJoin,
       joinTimeoutMs: config.joinTimeoutMs,
@@ -98,6 +101,13 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
     lastResultRefreshMs: config.lastResultRefreshMs,
     checkCoalesceMaxMs: config.checkCoalesceMaxMs,
   })
+  const warnings =
+    config.keys.length === 0
+      ? [
+          `gossip is not encrypted or authenticated: anyone who can reach ${io.transport.localAddr} can join the cluster and read its ` +
+            `state; set --encrypt KEY (make one with heck keygen)`,
+        ]
+      : []
   let stopping: Promise<void> | undefined
   const stopAll = (graceful: number | undefined) =>
     (stopping ??= (async () => {
@@ -129,9 +139,14 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
       newestObservationAt: () => node.newestObservationAt(),
       subscribe: (fn) => node.bus.subscribe(fn),
       leave,
+      warnings: () => warnings,
     }),
     joined: store.joined,
-    start: () => store.start(),
+    warnings,
+    start() {
+      for (const w of warnings) log('warn', w)
+      return store.start()
+    },
     applyFile(file) {
       node.applyFile(file.targets)
       alerts.setHooks(file.webhooks)

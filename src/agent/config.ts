@@ -15,6 +15,12 @@ export interface AgentConfig {
   profile: ProfileName
   /** base64 AES-256 gossip keys; the first encrypts, all decrypt. Empty: gossip in clear. */
   keys: string[]
+  /**
+   * A label every gossip envelope carries and every receiver checks (memberlist's label):
+   * two clusters on one network never merge by accident. Not a secret; `--encrypt` is
+   * what authenticates. '' (the default) = none.
+   */
+  clusterName?: string
   /** Seeds that must answer at start-up (`--join`). */
   join: string[]
   /** Seeds retried in the background (`--retry-join`). */

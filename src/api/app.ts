@@ -38,7 +38,10 @@ export function createApp(deps: ApiDeps) {
   })
   app.notFound((c) => fail(c, 404, 'no such endpoint', { method: c.req.method, path: c.req.path }))
 
-  app.get('/healthz', (c) => c.json({ ok: true, node: deps.node, version: deps.version }))
+  app.get('/healthz', (c) => {
+    const warnings = deps.warnings?.() ?? []
+    return c.json({ ok: true, node: deps.node, version: deps.version, ...(warnings.length > 0 ? { warnings } : {}) })
+  })
 
   app.get('/v1/health', (c) => {
     const status = c.req.query('status')

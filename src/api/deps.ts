@@ -37,6 +37,8 @@ export interface ApiDeps {
   maxEventStreams?: number
   /** Starts a graceful leave; the agent exits once it is done. */
   leave(): void
+  /** Conditions an operator should fix (e.g. unauthenticated gossip), listed by GET /healthz; the agent still runs. */
+  warnings?(): string[]
   /** Wall time for data ages and timers for SSE keep-alives; a SimClock in tests. */
   clock: Clock
 }

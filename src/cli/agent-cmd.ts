@@ -30,9 +30,14 @@ import { DEFAULT_MAX_EVENT_STREAMS } from '../api/sse.ts'
 import { MAX_SUBSCRIBERS } from '../node/event-bus.ts'
 import { UsageError } from './errors.ts'
 
+const DROPS_HELP = 'Membership packets and messages dropped, by reason.'
+
+const isLoopbackHost = (h: string) => h === 'localhost' || h === '::1' || /^127\./.test(h)
+
 export const AGENT_FLAGS = {
   name: { type: 'string' },
   bind: { type: 'string' },
+  'cluster-name': { type: 'string' },
   advertise: { type: 'string' },
   join: { type: 'string', multiple: true },
   'retry-join': { type: 'string', multiple: true },
@@ -55,7 +60,8 @@ export const AGENT_FLAGS = {
 const AGENT_HELP = `Usage: heck agent [flags]
 
   --name NAME              unique node name (default: hostname, plus -PORT when the gossip port is not 7946)
-  --bind HOST:PORT         gossip address, UDP + TCP (default 0.0.0.0:7946)
+  --bind HOST:PORT         gossip address, UDP + TCP (default 0.0.0.0:7946 with --encrypt, else 127.0.0.1:7946)
+  --cluster-name NAME      label every gossip packet carries and every node checks (default: none)
   --advertise HOST:PORT    address peers use (default: the bind address)
   --join HOST:PORT         seed peer; repeatable
   --retry-join HOST:PORT   seed peer, retried every --retry-interval (default 5s)
@@ -109,11 +115,24 @@ export function parseAgentArgs(args: string[]): AgentFlags | 'help' {
   if (!Number.isInteger(maxChecks) || maxChecks < 1 || maxChecks > 100_000) {
     throw new UsageError(`--max-concurrent-checks: expected a whole number from 1 to 100000, got "${v['max-concurrent-checks']}"`)
   }
-  const bind = parseAddr('--bind', v.bind ?? '0.0.0.0:7946', '0.0.0.0')
+  const keys = v.encrypt ?? []
+  // Unencrypted gossip answers anyone who reaches it, so without a key it stays on loopback
+  // unless the operator binds it wider on purpose.
+  const bind = parseAddr('--bind', v.bind ?? (keys.length > 0 ? '0.0.0.0:7946' : '127.0.0.1:7946'), '0.0.0.0')
+  const clusterName = v['cluster-name'] ?? ''
+  if (clusterName && !/^[A-Za-z0-9._-]{1,64}$/.test(clusterName)) throw new UsageError(`--cluster-name: 1-64 characters of A-Z a-z 0-9 . _ -, got "${clusterName}"`)
   const name = v.name ?? (bind.port === 7946 ? hostname() : `${hostname()}-${bind.port}`)
   if (!/^[A-Za-z0-9._-]{1,128}$/.test(name)) throw new UsageError(`--name: 1-128 characters of A-Z a-z 0-9 . _ -, got "${name}"`)
-  for (const j of [...(v.join ?? []), ...(v['retry-join'] ?? [])]) parseAddr('--join', j)
-  for (const k of v.encrypt ?? []) {
+  for (const j of [...(v.join ?? []), ...(v['retry-join'] ?? [])]) {
+    const seed = parseAddr('--join', j)
+    if (isLoopbackHost(bind.host) && !isLoopbackHost(seed.host)) {
+      throw new UsageError(
+        `--join ${j}: gossip is bound to ${formatAddr(bind.host, bind.port)}, which other hosts cannot reach; ` +
+          `pass --bind 0.0.0.0:${bind.port} (or this host's address) and --encrypt KEY (heck keygen)`,
+      )
+    }
+  }
+  for (const k of keys) {
     let raw: Buffer | undefined
     try {
       raw = Buffer.from(k, 'base64')
@@ -135,7 +154,8 @@ export function parseAgentArgs(args: string[]): AgentFlags | 'help' {
     agent: {
       name,
       profile,
-      keys: v.encrypt ?? [],
+      keys,
+      clusterName,
       join: v.join ?? [],
       retryJoin: v['retry-join'] ?? [],
       joinTimeoutMs: durationFlag('--join-timeout', v['join-timeout'], 10_000),
@@ -190,6 +210,8 @@ export async function agentCommand(args: string[]): Promise<number> {
       advertise: cfg.advertise ? formatAddr(cfg.advertise.host, cfg.advertise.port) : undefined,
       maxFrameBytes,
       serveTimeoutMs,
+      // Frames refused by the transport never reach the codec, which counts the rest.
+      onFrameDropped: (reason) => metrics.counter('heck_packets_dropped_total', DROPS_HELP).inc({ reason: `frame-${reason}` }),
     })
   } catch (e) {
     history?.close()

@@ -1,5 +1,6 @@
 /**
- * SWIM envelopes: a CBOR array [protocol version, [message bytes, ...]], sealed with
+ * SWIM envelopes: a CBOR array [protocol version, [message bytes, ...]] (plus the
+ * cluster name as a third element when one is set, memberlist's label), sealed with
  * AES-256-GCM when a keyring is set. One envelope is one datagram (a compound packet
  * of several messages, like memberlist's compoundMsg) or one stream frame. Each
  * message is CBOR-encoded on its own so the sender knows its exact size when packing.
@@ -7,6 +8,8 @@
  * message, returning a result or a drop reason; it never throws. A sealed envelope
  * is accepted once: its sender boot and number are checked against that boot's
  * window (replay-window.ts) after the tag, so only authentic envelopes move it.
+ * An envelope whose cluster name is not ours is dropped as `cluster`: two clusters
+ * on one network never merge by accident (inside a seal the name is authenticated).
  */
 import { readCbor } from './cbor-read.ts'
 import { encodeCbor } from './cbor-write.ts'
@@ -35,10 +38,17 @@ export class SwimCodec {
   /** Envelopes seen per sender boot; one per node, shared by datagrams and stream frames. */
   readonly replay: ReplayGuard
 
-  constructor(private readonly keyring?: Keyring, limits: Partial<WireLimits> = {}, replay = new ReplayGuard()) {
+  /** The cluster name every envelope carries and must match ('' = none, and the envelope stays two elements). */
+  readonly clusterName: string
+
+  constructor(private readonly keyring?: Keyring, limits: Partial<WireLimits> = {}, replay = new ReplayGuard(), clusterName = '') {
     this.limits = { ...DEFAULT_WIRE_LIMITS, ...limits }
     this.replay = replay
+    this.clusterName = clusterName
+    this.labelBytes = clusterName ? encodeCbor(clusterName).length : 0
   }
+
+  private readonly labelBytes: number
 
   get encrypted(): boolean {
     return this.keyring !== undefined
@@ -46,7 +56,7 @@ export class SwimCodec {
 
   /** Bytes an envelope adds on top of its messages and their framing. */
   get envelopeOverheadBytes(): number {
-    return HEADER_BYTES + (this.keyring ? SEAL_OVERHEAD_BYTES : 0)
+    return HEADER_BYTES + this.labelBytes + (this.keyring ? SEAL_OVERHEAD_BYTES : 0)
   }
 
   encodeMsg(m: Msg): Uint8Array {
@@ -55,7 +65,7 @@ export class SwimCodec {
 
   /** Wraps already-encoded messages into one (sealed) envelope. */
   pack(msgs: Uint8Array[]): Uint8Array {
-    const plain = encodeCbor([SWIM_PROTOCOL_VERSION, msgs])
+    const plain = encodeCbor(this.clusterName ? [SWIM_PROTOCOL_VERSION, msgs, this.clusterName] : [SWIM_PROTOCOL_VERSION, msgs])
     return this.keyring ? this.keyring.seal(plain) : plain
   }
 
@@ -103,8 +113,9 @@ export class SwimCodec {
     const r = readCbor(plain)
     if (!r.ok) return { ok: false, reason: r.reason }
     const outer = r.value
-    if (!Array.isArray(outer) || outer.length !== 2) return { ok: false, reason: 'malformed' }
+    if (!Array.isArray(outer) || outer.length < 2 || outer.length > 3) return { ok: false, reason: 'malformed' }
     if (outer[0] !== SWIM_PROTOCOL_VERSION) return { ok: false, reason: 'version' }
+    if ((outer[2] ?? '') !== this.clusterName) return { ok: false, reason: 'cluster' }
     const inner = outer[1]
     if (!Array.isArray(inner)) return { ok: false, reason: 'malformed' }
     if (inner.length > this.limits.maxMessagesPerPacket) return { ok: false, reason: 'limit' }

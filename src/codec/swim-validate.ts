@@ -6,7 +6,8 @@ import type { WireLimits } from './limits.ts'
 import { MsgTag, type Meta, type Msg, type PushState, type WireState } from './swim-messages.ts'
 
 /** Why input was dropped; `replay`: a sealed envelope seen before from its sender boot, or older than its window. */
-export type DropReason = 'malformed' | 'truncated' | 'oversized' | 'version' | 'auth' | 'replay' | 'unknown-tag' | 'limit'
+/** Why a datagram, frame or message was dropped; `cluster`: another cluster's name (or none where we have one). */
+export type DropReason = 'malformed' | 'truncated' | 'oversized' | 'version' | 'auth' | 'replay' | 'cluster' | 'unknown-tag' | 'limit'
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: DropReason }
 

@@ -30,6 +30,8 @@ export interface GossipSettings {
   swimOverrides?: Partial<SwimConfig>
   /** base64 AES-256 keys; the first encrypts, all decrypt. Empty: gossip in clear. */
   keys: string[]
+  /** See MembershipOptions.clusterName. */
+  clusterName?: string
   /** Seeds that must answer: start() rejects if none does within joinTimeoutMs. */
   join: string[]
   /** Seeds retried in the background every retryIntervalMs until one answers. */
@@ -105,6 +107,7 @@ export class GossipClusterStore implements ClusterStore {
       profile: s.profile,
       overrides: s.swimOverrides,
       keys: s.keys,
+      clusterName: s.clusterName,
       meta: s.meta,
       delegate: this.rs.delegate(),
       metrics,

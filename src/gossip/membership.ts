@@ -32,6 +32,8 @@ export interface MembershipOptions {
   overrides?: Partial<SwimConfig>
   /** base64 AES-256 keys; the first is the primary (encrypts), all decrypt. */
   keys?: string[]
+  /** Carried in every envelope and checked: packets of another cluster are dropped (`cluster`). '' = none. */
+  clusterName?: string
   meta: Record<string, string>
   delegate?: Delegate
   metrics: Registry
@@ -87,7 +89,7 @@ export class SwimMembership {
     this.transport = opts.transport
     const config = profile(opts.profile, opts.overrides)
     const keyring = opts.keys && opts.keys.length > 0 ? Keyring.fromBase64(opts.keys) : undefined
-    const codec = new SwimCodec(keyring, { maxMetaBytes: config.metaMaxBytes })
+    const codec = new SwimCodec(keyring, { maxMetaBytes: config.metaMaxBytes }, undefined, opts.clusterName ?? '')
     this.node = new SwimNode({
       name: opts.name,
       config,

@@ -182,9 +182,10 @@ export class Disseminator {
     this.merge(m)
   }
 
-  /** This node's side of a push/pull: member states and the delegate's state. */
-  localState(join: boolean): Msg {
-    return { t: MsgTag.PushPull, join, from: this.table.name, states: this.table.pushStates(), user: this.delegate?.localState(join) ?? new Uint8Array(0) }
+  /** This node's side of a push/pull; without `withState` the delegate's state stays out (a peer not yet reached). */
+  localState(join: boolean, withState = true): Msg {
+    const user = withState ? (this.delegate?.localState(join) ?? new Uint8Array(0)) : new Uint8Array(0)
+    return { t: MsgTag.PushPull, join, from: this.table.name, states: this.table.pushStates(), user }
   }
 
   /** The peer's side of a push/pull, merged into the table and handed to the delegate. */

@@ -28,6 +28,8 @@ export interface ProberOptions {
   config: SwimConfig
   clock: Clock
   rng: Rng
+  /** Told when `name` answered a probe at `addr` (reachability.ts). */
+  reached?: (name: string, addr: string) => void
   lifeguard: boolean
 }
 
@@ -51,6 +53,7 @@ export class Prober {
   private probeIndex = 0
   /** This node's fixed offset into each shared probe round (ring schedule). */
   private readonly probePhaseMs: number
+  private readonly reached?: (name: string, addr: string) => void
   private ring: { version: number; names: string[] } = { version: -1, names: [] }
   private stopped = false
 
@@ -63,6 +66,7 @@ export class Prober {
     this.rng = o.rng
     this.lifeguard = o.lifeguard
     this.probePhaseMs = this.rng.int(o.config.probeIntervalMs)
+    this.reached = o.reached
   }
 
   /** Delay before the first probe tick: the ring's next round at our phase, or a random point in the interval. */
@@ -192,6 +196,7 @@ export class Prober {
         if (done) return
         finish()
         this.awareness.adjust(-1)
+        this.reached?.(name, addr)
       },
       onNack: () => {
         nacks++
@@ -257,6 +262,17 @@ export class Prober {
       },
     )
     this.wire.send(req.targetAddr, [{ t: MsgTag.Ping, seq, target: req.target, from: this.table.name, addr: this.table.addr }])
+  }
+
+  /**
+   * Pings `name` at `addr` once; `onAck` runs if it answers within the probe timeout.
+   * A claim learned from an unauthenticated packet (a stranger's ping naming its own
+   * address) is checked this way before anything bigger goes there.
+   */
+  verify(name: string, addr: string, onAck: () => void, onTimeout: () => void): void {
+    const seq = this.nextSeq()
+    this.awaitAck(seq, this.config.probeTimeoutMs, onAck, onTimeout)
+    this.wire.send(addr, [{ t: MsgTag.Ping, seq, target: name, from: this.table.name, addr: this.table.addr }])
   }
 
   private nextSeq(): number {

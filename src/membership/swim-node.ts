@@ -21,6 +21,7 @@ import { Disseminator } from './disseminator.ts'
 import { pushPullScaleMs } from './math.ts'
 import { memberInfo, type MemberReader } from './member-map.ts'
 import { MemberTable } from './member-table.ts'
+import { Reachability } from './reachability.ts'
 import { Prober } from './prober.ts'
 import type { ChangeListener, MemberInfo, MemberState, Meta, SwimStats } from './types.ts'
 import { Wire } from './wire.ts'
@@ -54,6 +55,7 @@ export class SwimNode {
   private readonly wire: Wire
   private readonly prober: Prober
   private readonly gossip: Disseminator
+  private readonly reachability: Reachability
   private timers: Cancel[] = []
   private stopped = false
 
@@ -91,8 +93,18 @@ export class SwimNode {
     this.wire = new Wire(opts.transport, opts.codec, this.stats, config.packetLimitBytes, (budget) => this.gossip.takeBroadcasts(budget))
     // The prober draws its probe phase here, the node's first draw from rng: moving it
     // changes every seeded simulation.
-    this.prober = new Prober({ table: this.table, wire: this.wire, awareness: this.awareness, config, clock, rng, lifeguard })
+    this.prober = new Prober({
+      table: this.table,
+      wire: this.wire,
+      awareness: this.awareness,
+      config,
+      clock,
+      rng,
+      lifeguard,
+      reached: (name, addr) => this.reachability.note(name, addr),
+    })
     this.gossip = new Disseminator({ table: this.table, wire: this.wire, config, clock, delegate: opts.delegate })
+    this.reachability = new Reachability((name, addr, ok, fail) => this.prober.verify(name, addr, ok, fail))
     this.delegate?.attach?.({ gossipSoon: () => this.gossip.gossipSoon() })
     const metaBytes = opts.codec.encodeMsg({ t: MsgTag.Alive, inc: 0, node: '', addr: '', meta: this.table.meta }).length
     if (metaBytes > config.metaMaxBytes) throw new Error(`node metadata too large: ${metaBytes} > ${config.metaMaxBytes} bytes`)
@@ -252,15 +264,22 @@ export class SwimNode {
   /**
    * A probe from a member we never heard of means the gossip about it missed us (with
    * a small retransmit limit it can, at a few percent per join): a push/pull repairs
-   * that now instead of at the next periodic exchange. One at a time per stranger.
+   * that now instead of at the next periodic exchange. One at a time per stranger. The
+   * ping names its sender's address, unauthenticated without --encrypt, so the address
+   * must first answer a ping of ours under that name: a forged ping must not make this
+   * node open a stream to an address of the forger's choosing and push its state there.
    */
   private syncWithStranger(name: string, addr: string): void {
     if (this.syncing.has(name) || this.table.leaving || this.isStopped) return
     this.syncing.add(name)
-    void this.gossip
-      .pushPull(addr, false)
-      .catch(() => {})
-      .finally(() => this.syncing.delete(name))
+    const done = () => this.syncing.delete(name)
+    void this.reachability.ensure(name, addr).then((reached) => {
+      if (!reached || this.isStopped) return done()
+      void this.gossip
+        .pushPull(addr, false)
+        .catch(() => {})
+        .finally(done)
+    })
   }
 
   private addrIndex = new Map<string, string>()
@@ -285,9 +304,12 @@ export class SwimNode {
     if (!m) throw new Error('empty frame')
     switch (m.t) {
       case MsgTag.PushPull: {
+        const claimed = m.states.find((s) => s.node === m.from)?.addr
         // Merge first: a refutation the peer's view provokes goes back in this reply.
         this.gossip.merge(m)
-        return this.wire.frame(this.gossip.localState(m.join))
+        // The replicated state goes only to a peer that answers at the address it claims.
+        const reached = claimed !== undefined && m.from !== this.name && (await this.reachability.ensure(m.from, claimed))
+        return this.wire.frame(this.gossip.localState(m.join, reached))
       }
       case MsgTag.Ping:
         if (m.target !== this.name) throw new Error('misdirected ping')
@@ -295,6 +317,11 @@ export class SwimNode {
       case MsgTag.UserRequest: {
         const h = this.delegate?.handleUserRequest
         if (!h) return this.wire.frame({ t: MsgTag.StreamError, reason: 'no handler' })
+        const member = this.table.members.get(m.from)
+        if (!member || (member.state !== 'alive' && member.state !== 'suspect') || !(await this.reachability.ensure(m.from, member.addr))) {
+          this.wire.drop('stranger')
+          return this.wire.frame({ t: MsgTag.StreamError, reason: `${m.from} is not a member this node has reached; join first` })
+        }
         try {
           return this.wire.frame({ t: MsgTag.UserResponse, payload: await h.call(this.delegate, m.from, m.payload) })
         } catch (e) {

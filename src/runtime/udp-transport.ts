@@ -17,6 +17,12 @@ export interface UdpTransportOptions {
   maxFrameBytes: number
   /** Longest a served stream may stay open (ms). */
   serveTimeoutMs: number
+  /**
+   * Told of every inbound stream frame refused here, before the codec sees it:
+   * `oversized` (its length prefix exceeds maxFrameBytes) or `timeout` (no whole frame
+   * within serveTimeoutMs: a slow or stalled sender). The agent counts them as drops.
+   */
+  onFrameDropped?: (reason: 'oversized' | 'timeout') => void
 }
 
 interface UdpLike {
@@ -132,7 +138,10 @@ export class UdpTransport implements Transport {
           socket: {
             open: (s) => {
               s.data = { reader: new FrameReader(opts.maxFrameBytes), pending: undefined, done: false }
-              s.data.timer = setTimeout(() => s.end(), opts.serveTimeoutMs)
+              s.data.timer = setTimeout(() => {
+                if (!s.data.done) opts.onFrameDropped?.('timeout')
+                s.end()
+              }, opts.serveTimeoutMs)
             },
             data: (s, chunk) => self?.onStreamData(s, chunk),
             drain: (s) => {
@@ -197,7 +206,10 @@ export class UdpTransport implements Transport {
     const f = conn.reader.push(chunk)
     if (f === undefined) return
     conn.done = true
-    if (f === 'too-big') return s.end()
+    if (f === 'too-big') {
+      this.opts.onFrameDropped?.('oversized')
+      return s.end()
+    }
     Promise.resolve()
       .then(() => this.requestHandler(s.remoteAddress, f))
       .then(
