@@ -18,7 +18,8 @@ import { CausalContext, type ReplicaId } from './causal-context.ts'
 import { Tag, decodeMessage, encodeDelta, encodeDigest, encodeFull, encodeSyncDeltas, encodeSyncRequestFor, type Decoded } from './codec.ts'
 import { type CausalState, type Delta, unseenEntries } from './dot-store.ts'
 import { groupDeltas, ownDelta } from './delta-group.ts'
-import { BroadcastQueue, DeltaLog, HeldDeltas } from './gossip-buffers.ts'
+import { DeltaQueue } from './delta-queue.ts'
+import { DeltaLog, HeldDeltas } from './gossip-buffers.ts'
 import { isHlcStamp, type Hlc, type HlcStamp } from './hlc.ts'
 import type { CrdtLimits } from './limits.ts'
 import type { Replica } from './replica.ts'
@@ -44,7 +45,7 @@ export interface AntiEntropyHooks {
 }
 
 export class AntiEntropy {
-  readonly queue: BroadcastQueue
+  readonly queue: DeltaQueue
   readonly log: DeltaLog
   readonly held: HeldDeltas
   readonly peers = new Map<string, { ctx: CausalContext; at: number }>()
@@ -60,7 +61,7 @@ export class AntiEntropy {
     private readonly nowMs: () => number,
   ) {
     // Local deltas are cut to maxDeltaBytes so that they fit any gossip packet, with its framing (limits.ts).
-    this.queue = new BroadcastQueue(L.maxBroadcastQueue, L.maxDeltaBytes + 64)
+    this.queue = new DeltaQueue(L.maxBroadcastQueue, L.maxDeltaBytes + 64)
     this.log = new DeltaLog(L.maxLogPerOrigin, L.maxLogBytes)
     this.held = new HeldDeltas(L.maxHeldDeltas)
   }
