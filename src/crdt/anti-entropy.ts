@@ -14,6 +14,7 @@
  *   back far enough or the peer is new. Deltas only ever carry the dots their
  *   mutation removed, so a partial sync cannot delete a live key.
  */
+import { retransmitLimit } from '../membership/math.ts'
 import { CausalContext, type ReplicaId } from './causal-context.ts'
 import { Tag, decodeMessage, encodeDelta, encodeDigest, encodeFull, encodeSyncDeltas, encodeSyncRequestFor, type Decoded } from './codec.ts'
 import { type CausalState, type Delta, unseenEntries } from './dot-store.ts'
@@ -66,8 +67,9 @@ export class AntiEntropy {
     this.held = new HeldDeltas(L.maxHeldDeltas)
   }
 
+  /** memberlist's retransmit limit, the one membership uses too; clusterSize is at least 1, so every delta goes out. */
   private transmits(): number {
-    return this.L.retransmitMult * Math.max(1, Math.ceil(Math.log10(this.clusterSize + 1)))
+    return retransmitLimit(this.L.retransmitMult, this.clusterSize)
   }
 
   /** Local deltas not yet shipped, grouped into one (delta-group.ts). */
