@@ -187,3 +187,10 @@ export function unseenEntries(s: CausalState, ctx: CausalContext): number {
   for (const es of s.store.values()) for (const e of es) if (!ctx.has(e.r, e.n)) c++
   return c
 }
+
+/** True when every dot of `d`'s range is in `ctx` (a duplicate, or something a peer already holds). */
+export function coveredBy(ctx: CausalContext, d: Delta): boolean {
+  if (d.hi <= ctx.contiguous(d.origin)) return true
+  for (let n = d.lo; n <= d.hi; n++) if (!ctx.has(d.origin, n)) return false
+  return true
+}
