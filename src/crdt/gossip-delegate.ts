@@ -6,19 +6,20 @@
  *   ships full state; after that only the causal-context digest, and each side
  *   pulls (handleUserRequest on the peer) exactly what the digest shows it
  *   lacks. Without a request channel it falls back to full state;
- * - attach: a status change asks membership for a gossip round at once.
+ * - attach: news (news.ts) asks membership for a gossip round at once.
  */
 import type { Delegate } from '../membership/delegate.ts'
 import { Tag, decodeMessage } from './codec.ts'
 import type { ReplicatedState } from './replicated-state.ts'
 import type { Clock } from '../seams/clock.ts'
+import { UrgentPulls } from './news.ts'
 import { nodeOfReplica } from './replica-id.ts'
 
 export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
   const inflight = new Set<string>()
   let lastGapPullAt = Number.NEGATIVE_INFINITY
   let gapTurn = 0
-  const urgentPulledAt = new Map<string, number>()
+  const urgentPulls = new UrgentPulls(rs.limits.urgentPullIntervalMs)
   const count = (direction: 'in' | 'out', kind: string, n: number) => rs.bytes?.inc({ direction, kind }, n)
 
   /** Pulls what we lack from `from`; with `origins`, only those origins' deltas. */
@@ -48,16 +49,14 @@ export function gossipDelegate(rs: ReplicatedState, clock: Clock): Delegate {
       count('in', 'delta', payload.byteLength)
       const got = rs.ae.receive(from, payload)
       const now = clock.monotonic()
-      // A status change held behind a gap is the news people wait for: the replicas it waits
-      // on (its origin, and the former owner whose record a takeover overwrote) are asked at
-      // once about themselves, at most once per urgentPullIntervalMs each, not at the next
+      // News held behind a gap is what people wait for: the replicas it waits on (its
+      // origin, and the former owner whose record a takeover overwrote) are asked at once
+      // about themselves, at most once per urgentPullIntervalMs each, not at the next
       // gap-pull turn.
       if (got.result === 'held' && got.delta && rs.changesStatus(got.delta)) {
         for (const r of rs.ae.waitingOn(got.delta).slice(0, 3)) {
           const node = nodeOfReplica(r)
-          if (node === rs.nodeName || now - (urgentPulledAt.get(r) ?? Number.NEGATIVE_INFINITY) < rs.limits.urgentPullIntervalMs) continue
-          if (urgentPulledAt.size >= 1024) urgentPulledAt.clear()
-          urgentPulledAt.set(r, now)
+          if (node === rs.nodeName || !urgentPulls.allow(r, now)) continue
           pull(node, [r])
         }
       }

@@ -10,7 +10,9 @@ import type { Delegate } from '../membership/delegate.ts'
 import type { Counter, Registry } from '../metrics/registry.ts'
 import type { Clock } from '../seams/clock.ts'
 import { AntiEntropy, type DeltaResult } from './anti-entropy.ts'
+import { type ChangeEvent, ChangeStream, type HealthObservation } from './change-stream.ts'
 import { Tag, canonicalState, decodeMessage, encodeSnapshot } from './codec.ts'
+import { type CrdtCounters, crdtMetrics } from './crdt-metrics.ts'
 import type { DeltaBuilder } from './dot-store.ts'
 import { gossipDelegate } from './gossip-delegate.ts'
 import { HEALTH_PREFIX, healthObservation, healthRemove, healthWinner, healthWrite } from './health-map.ts'
@@ -31,24 +33,7 @@ import { Replica } from './replica.ts'
 import { incarnationOf, nodeOfReplica } from './replica-id.ts'
 import { sameValue } from './same-value.ts'
 
-export type { TargetView }
-
-/** A health observation as the poller reports it; extra fields travel along untouched. */
-export interface HealthObservation {
-  status: string
-  since: number
-  last: number
-  /** Ownership term of the observing owner: higher terms fence out lower ones. */
-  term: number
-  owner: string
-  /** The status before this one, when this observation is a change: news even where that one never arrived. */
-  was?: string
-  [k: string]: unknown
-}
-
-export type ChangeEvent =
-  | { kind: 'target'; id: string; target: TargetView | undefined }
-  | { kind: 'health'; id: string; health: HealthObservation | undefined }
+export type { ChangeEvent, HealthObservation, TargetView }
 
 export interface ReplicatedStateOptions {
   /** From replicaIdFor(); stable across restarts when persisted with the snapshot. */
@@ -67,21 +52,6 @@ export interface ReplicatedStateOptions {
   onReincarnate?: (replicaId: string) => void
 }
 
-/**
- * A status change, as seen by a replica that showed `shown` before: a status other than
- * the one shown, or, where nothing was shown yet, a recent one whose writer says it
- * changed (`was`). Old changes that a repair brings in bulk are not news: relayed ahead
- * of everything, they would crowd out the changes happening now.
- */
-function isChange(o: { status?: unknown; was?: unknown; since?: unknown }, shown: string | undefined, nowMs: number): boolean {
-  if (o.status === undefined) return false
-  if (shown !== undefined) return o.status !== shown
-  return typeof o.was === 'string' && o.was !== o.status && typeof o.since === 'number' && nowMs - o.since < NEWS_MAX_AGE_MS
-}
-
-/** How old (ms, by the change's `since`) a change may be and still count as news where its former status never arrived. */
-const NEWS_MAX_AGE_MS = 30_000
-
 export class ReplicatedState {
   readonly limits: CrdtLimits
   readonly nodeName: string
@@ -90,19 +60,14 @@ export class ReplicatedState {
   readonly hlc: Hlc
   request?: (to: string, payload: Uint8Array) => Promise<Uint8Array>
   /**
-   * Asks membership for a gossip round soon (set by the delegate's attach). Called when a
-   * target's status changes here, locally or by a delta: that news should not queue
-   * behind routine refreshes until the next round (see SwimConfig.urgentGossipDelayMs).
+   * Asks membership for a gossip round soon (set by the delegate's attach). Called on news
+   * (news.ts), locally or by a delta: it should not queue behind routine refreshes until
+   * the next round (see SwimConfig.urgentGossipDelayMs).
    */
   urgent?: () => void
-  private listeners = new Set<(e: ChangeEvent) => void>()
-  private shown = new Map<string, string>()
-  /** Last status shown per health key, to tell a status change from a refresh. */
-  private statusShown = new Map<string, string>()
+  private readonly changes: ChangeStream
   private readonly pruner: Pruner
-  private deltas?: Counter
-  private deferred?: Counter
-  private replies?: Counter
+  private readonly counters?: CrdtCounters
   readonly bytes?: Counter
   lastRejection = ''
 
@@ -111,35 +76,36 @@ export class ReplicatedState {
     this.nodeName = opts.nodeName
     this.request = opts.request
     this.rep = new Replica(opts.replicaId)
+    this.changes = new ChangeStream((k) => this.rep.entries(k), () => opts.clock.now())
+    this.changes.onNews(() => this.urgent?.())
     this.hlc = new Hlc(opts.clock, this.limits.maxClockDriftMs)
-    const m = opts.metrics
-    if (m) {
-      this.deltas = m.counter('heck_gossip_deltas_total', 'Remote CRDT deltas by result: applied, held (causal gap), rejected (bad or unsafe), duplicate.')
-      this.bytes = m.counter('heck_crdt_bytes_total', 'Replicated-state payload bytes by direction (in, out) and kind (delta, sync, state); part of heck_gossip_bytes_total, which membership counts whole.')
-      this.replies = m.counter('heck_crdt_sync_replies_total', 'Sync replies served, by kind: deltas (what the log has; possibly none) or full (the whole state: megabytes at 10,000 targets).')
-      this.deferred = m.counter('heck_crdt_sync_deferred_total', 'Sync replies cut short, by reason: budget (maxSyncReplyBytesPerS spent, empty reply) or full (a full state had to wait for fullReplyMinIntervalMs). The asker retries.')
-      m.gauge('heck_crdt_context_replicas', 'Replica entries in the causal context (metadata size).').collect(() => [[undefined, this.rep.state.ctx.entries]])
-      m.gauge('heck_crdt_held_deltas', 'Deltas held for a causal gap.').collect(() => [[undefined, this.ae.held.size]])
-      m.gauge('heck_crdt_missing_dots', 'Dots known missing: holes below a replica\'s newest seen dot, being pulled.').collect(() => [[undefined, this.rep.state.ctx.missingCount()]])
-      m.gauge('heck_crdt_broadcast_queue', 'Deltas waiting to be piggybacked.').collect(() => [[undefined, this.ae.queue.length]])
-    }
+    this.counters =
+      opts.metrics &&
+      crdtMetrics(opts.metrics, {
+        contextReplicas: () => this.rep.state.ctx.entries,
+        heldDeltas: () => this.ae.held.size,
+        missingDots: () => this.rep.state.ctx.missingCount(),
+        queuedDeltas: () => this.ae.queue.length,
+      })
+    const c = this.counters
+    this.bytes = c?.bytes
     this.ae = new AntiEntropy(
       this.rep,
       this.limits,
       this.hlc,
       {
-        count: (r: DeltaResult, n = 1) => this.deltas?.inc({ result: r }, n),
+        count: (r: DeltaResult, n = 1) => c?.deltas.inc({ result: r }, n),
         changed: (keys) => {
-          const news = this.emit(keys)
-          if (news) this.urgent?.()
+          const news = this.changes.emit(keys)
+          if (news) this.changes.tellNews()
           return news
         },
         rejected: (why) => (this.lastRejection = why),
         ownFuture: () => this.reincarnate(),
         revived: (r) => this.rep.state.ctx.revive(r),
         schedule: (ms, fn) => void opts.clock.after(ms, fn),
-        syncDeferred: (reason) => this.deferred?.inc({ reason }),
-        syncReplied: (kind) => this.replies?.inc({ kind }),
+        syncDeferred: (reason) => c?.deferred.inc({ reason }),
+        syncReplied: (kind) => c?.replies.inc({ kind }),
       },
       () => opts.clock.monotonic(),
     )
@@ -214,15 +180,8 @@ export class ReplicatedState {
   }
 
   /** True when `d` carries a health status different from the one shown here (news, not a refresh). */
-  changesStatus(d: { store: Map<string, Array<{ v: unknown }>> }): boolean {
-    for (const [k, es] of d.store) {
-      if (!k.startsWith(HEALTH_PREFIX)) continue
-      for (const e of es) {
-        const o = (e.v as { o?: { status?: unknown; was?: unknown; since?: unknown } }).o
-        if (o && isChange(o, this.statusShown.get(k), this.opts.clock.now())) return true
-      }
-    }
-    return false
+  changesStatus(d: { store: Map<string, Array<{ v: unknown; r: string; n: number }>> }): boolean {
+    return this.changes.isNews(d)
   }
 
   forgetHealth(targetId: string): boolean {
@@ -262,49 +221,19 @@ export class ReplicatedState {
   // ---- change stream ----
 
   onChange(cb: (e: ChangeEvent) => void): () => void {
-    this.listeners.add(cb)
-    return () => this.listeners.delete(cb)
+    return this.changes.onChange(cb)
   }
 
   private write(fn: (b: DeltaBuilder) => unknown): boolean {
     const d = this.rep.mutate(fn)
     if (!d) return false
     this.ae.local(d)
-    if (this.emit(new Set(d.store.keys()))) {
-      // News ships now, ahead of the queue, and asks membership for a gossip round.
+    if (this.changes.emit(d.store.keys())) {
+      // News ships now, ahead of the queue, and asks membership for a gossip round (news.ts).
       this.ae.flushLocal(true)
-      this.urgent?.()
+      this.changes.tellNews()
     }
     return true
-  }
-
-  /** Tells listeners about changed keys; returns true when one of them is a status change (news). */
-  private emit(keys: Set<string>): boolean {
-    let urgent = false
-    for (const k of keys) {
-      const es = this.rep.entries(k)
-      const fp = es.map((e) => `${e.r}:${e.n}`).join(',')
-      if ((this.shown.get(k) ?? '') === fp) continue
-      if (fp) this.shown.set(k, fp)
-      else this.shown.delete(k)
-      let ev: ChangeEvent | undefined
-      if (k.startsWith(REGISTRY_PREFIX)) {
-        const id = k.slice(REGISTRY_PREFIX.length)
-        ev = { kind: 'target', id, target: regResolve(es) }
-      } else if (k.startsWith(HEALTH_PREFIX)) {
-        const id = k.slice(HEALTH_PREFIX.length)
-        const health = healthObservation(es) as HealthObservation | undefined
-        ev = { kind: 'health', id, health }
-        const before = this.statusShown.get(k)
-        if (health) this.statusShown.set(k, health.status)
-        else this.statusShown.delete(k)
-        // A first verdict is not urgent (a start-up would flood); a change is, also where the
-        // previous status never arrived (the writer names it).
-        if (health !== undefined && isChange(health, before, this.opts.clock.now())) urgent = true
-      }
-      if (ev) for (const l of this.listeners) l(ev)
-    }
-    return urgent
   }
 
   // ---- gossip, persistence, pruning ----
@@ -331,7 +260,7 @@ export class ReplicatedState {
     if (replicaId === this.rep.self && this.rep.state.store.size === 0) {
       this.rep.state = state
       for (const [rid, upTo, at] of folded) state.ctx.fold(rid, upTo, at)
-      for (const k of state.store.keys()) this.emit(new Set([k]))
+      for (const k of state.store.keys()) this.changes.emit([k])
       this.ae.observeStamps(state)
       return true
     }
