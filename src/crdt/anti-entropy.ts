@@ -216,6 +216,14 @@ export class AntiEntropy {
     return this.server.reply(peer, only)
   }
 
+  /** A peer's sync request (handleUserRequest): its digest is kept, and the reply is exactly what it lacks; null for anything else. */
+  answerSync(from: string, buf: Uint8Array): Uint8Array | null {
+    const r = decodeMessage(buf, this.L)
+    if (!r.ok || (r.msg.tag !== Tag.SyncRequest && r.msg.tag !== Tag.SyncRequestFor)) return null
+    this.recordPeer(from, r.msg.ctx)
+    return this.syncReply(r.msg.ctx, r.msg.tag === Tag.SyncRequestFor ? new Set(r.msg.origins) : undefined)
+  }
+
   /**
    * A sync request: our context plus the dots of held deltas, so the reply skips them.
    * With `origins`, it asks only about those (a gap asked of its origin): the reply is

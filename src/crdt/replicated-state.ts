@@ -3,21 +3,22 @@
  * registry (add-wins OR map with per-contributor entries) and the health
  * register map, over one causal dot store with delta-state anti-entropy
  * (Almeida, Shoker & Baquero 2018). Pure: time comes from the Clock seam, bytes
- * from the SWIM Delegate (gossip-delegate.ts). Values are opaque and
+ * from the SWIM Delegate (gossip-delegate.ts), which sees this state only
+ * through a GossipPort. Everything it needs comes in through the constructor;
+ * its replica, anti-entropy and clock stay inside. Values are opaque and
  * CBOR-serialisable, so this does not depend on src/config.
  */
 import type { Delegate } from '../membership/delegate.ts'
-import type { Counter, Registry } from '../metrics/registry.ts'
+import type { Registry } from '../metrics/registry.ts'
 import type { Clock } from '../seams/clock.ts'
 import { AntiEntropy, type DeltaResult } from './anti-entropy.ts'
 import { type ChangeEvent, ChangeStream, type HealthObservation } from './change-stream.ts'
 import { Tag, canonicalState, decodeMessage, encodeSnapshot } from './codec.ts'
 import { type CrdtCounters, crdtMetrics } from './crdt-metrics.ts'
 import type { DeltaBuilder } from './dot-store.ts'
-import { gossipDelegate } from './gossip-delegate.ts'
+import { type GossipPort, type SyncRequestFn, gossipDelegate } from './gossip-delegate.ts'
 import { HEALTH_PREFIX, healthObservation, healthRemove, healthWinner, healthWrite } from './health-map.ts'
 import { Hlc } from './hlc.ts'
-import { KV_PREFIX, kvGet, kvPut, kvRemove } from './kv-map.ts'
 import { defaultCrdtLimits, type CrdtLimits } from './limits.ts'
 import { Pruner } from './pruning.ts'
 import {
@@ -45,9 +46,10 @@ export interface ReplicatedStateOptions {
   /**
    * Sends a request to a peer over the membership stream, answered there by this
    * delegate's handleUserRequest. With it, push/pull exchanges digests and pulls
-   * exactly what is missing; without it, push/pull ships full state.
+   * exactly what is missing; without it, push/pull ships full state. Membership is
+   * built after the state: pass a function that forwards to it once it exists.
    */
-  request?: (to: string, payload: Uint8Array) => Promise<Uint8Array>
+  request?: SyncRequestFn
   /** Told when the replica id changes (stale snapshot detected): persist the new one. */
   onReincarnate?: (replicaId: string) => void
 }
@@ -55,29 +57,22 @@ export interface ReplicatedStateOptions {
 export class ReplicatedState {
   readonly limits: CrdtLimits
   readonly nodeName: string
-  readonly rep: Replica
-  readonly ae: AntiEntropy
-  readonly hlc: Hlc
-  request?: (to: string, payload: Uint8Array) => Promise<Uint8Array>
-  /**
-   * Asks membership for a gossip round soon (set by the delegate's attach). Called on news
-   * (news.ts), locally or by a delta: it should not queue behind routine refreshes until
-   * the next round (see SwimConfig.urgentGossipDelayMs).
-   */
-  urgent?: () => void
+  /** The dot store. Protected, not public: only the test subclass (test/crdt/test-state.ts) reads it. */
+  protected readonly rep: Replica
+  /** Anti-entropy. Protected, not public: only the test subclass drives it directly. */
+  protected readonly ae: AntiEntropy
+  private readonly hlc: Hlc
   private readonly changes: ChangeStream
   private readonly pruner: Pruner
+  private readonly port: GossipPort
   private readonly counters?: CrdtCounters
-  readonly bytes?: Counter
-  lastRejection = ''
+  private rejection = ''
 
   constructor(private readonly opts: ReplicatedStateOptions) {
     this.limits = { ...defaultCrdtLimits, ...opts.limits }
     this.nodeName = opts.nodeName
-    this.request = opts.request
     this.rep = new Replica(opts.replicaId)
     this.changes = new ChangeStream((k) => this.rep.entries(k), () => opts.clock.now())
-    this.changes.onNews(() => this.urgent?.())
     this.hlc = new Hlc(opts.clock, this.limits.maxClockDriftMs)
     this.counters =
       opts.metrics &&
@@ -88,7 +83,6 @@ export class ReplicatedState {
         queuedDeltas: () => this.ae.queue.length,
       })
     const c = this.counters
-    this.bytes = c?.bytes
     this.ae = new AntiEntropy(
       this.rep,
       this.limits,
@@ -100,7 +94,7 @@ export class ReplicatedState {
           if (news) this.changes.tellNews()
           return news
         },
-        rejected: (why) => (this.lastRejection = why),
+        rejected: (why) => (this.rejection = why),
         ownFuture: () => this.reincarnate(),
         revived: (r) => this.rep.state.ctx.revive(r),
         schedule: (ms, fn) => void opts.clock.after(ms, fn),
@@ -110,10 +104,16 @@ export class ReplicatedState {
       () => opts.clock.monotonic(),
     )
     this.pruner = new Pruner(this.rep, this.ae, this.limits, opts.clock, opts.nodeName, (fn) => this.write(fn))
+    this.port = this.gossipPort()
   }
 
   get replicaId(): string {
     return this.rep.self
+  }
+
+  /** Why the last message from a peer was rejected (for logs and tests); empty if none was. */
+  get lastRejection(): string {
+    return this.rejection
   }
 
   // ---- registry ----
@@ -179,11 +179,6 @@ export class ReplicatedState {
     return this.write((b) => healthWrite(this.rep, b, targetId, value))
   }
 
-  /** True when `d` carries a health status different from the one shown here (news, not a refresh). */
-  changesStatus(d: { store: Map<string, Array<{ v: unknown; r: string; n: number }>> }): boolean {
-    return this.changes.isNews(d)
-  }
-
   forgetHealth(targetId: string): boolean {
     return this.write((b) => healthRemove(this.rep, b, targetId, this.hlc.now(), this.nodeName))
   }
@@ -206,25 +201,14 @@ export class ReplicatedState {
     return out
   }
 
-  // ---- generic key-value test bed (multi-value registers, add wins) ----
-
-  kvPut(key: string, value: unknown): boolean {
-    return this.write((b) => kvPut(this.rep, b, key, value))
-  }
-  kvRemove(key: string): boolean {
-    return this.write((b) => kvRemove(this.rep, b, key))
-  }
-  kvGet(key: string): unknown[] {
-    return kvGet(this.rep, key)
-  }
-
   // ---- change stream ----
 
   onChange(cb: (e: ChangeEvent) => void): () => void {
     return this.changes.onChange(cb)
   }
 
-  private write(fn: (b: DeltaBuilder) => unknown): boolean {
+  /** One local mutation: joined here, shipped, and told to listeners. Protected for the test subclass's test-bed maps. */
+  protected write(fn: (b: DeltaBuilder) => unknown): boolean {
     const d = this.rep.mutate(fn)
     if (!d) return false
     this.ae.local(d)
@@ -240,7 +224,32 @@ export class ReplicatedState {
 
   /** The SWIM delegate: piggybacked deltas, push/pull digests, digest-driven sync. */
   delegate(): Delegate {
-    return gossipDelegate(this, this.opts.clock)
+    return gossipDelegate(this.port, this.opts.clock, this.opts.request)
+  }
+
+  /** What the delegate sees of this state: the wire side of anti-entropy, news and byte counts. */
+  private gossipPort(): GossipPort {
+    const ae = this.ae
+    return {
+      nodeName: this.nodeName,
+      limits: this.limits,
+      takeBroadcasts: (overheadBytes, limitBytes) => ae.takeBroadcasts(overheadBytes, limitBytes),
+      receive: (from, payload) => ae.receive(from, payload),
+      isNews: (d) => this.changes.isNews(d),
+      waitingOn: (d) => ae.waitingOn(d),
+      gaps: () => ae.gaps(),
+      get wantSync() {
+        return ae.wantSync
+      },
+      behind: (ctx) => ae.behind(ctx),
+      fullState: () => ae.fullState(Tag.Full),
+      digest: () => ae.digest(Tag.Digest),
+      applyMessage: (from, payload) => ae.applyMessage(from, payload),
+      syncRequest: (origins) => ae.syncRequest(origins),
+      answerSync: (from, payload) => ae.answerSync(from, payload),
+      countBytes: (direction, kind, n) => this.counters?.bytes.inc({ direction, kind }, n),
+      onNews: (listener) => this.changes.onNews(listener),
+    }
   }
 
   /** Canonical bytes of the whole state: replicas with equal digests hold equal state. */
@@ -300,4 +309,3 @@ export class ReplicatedState {
   }
 }
 
-export { KV_PREFIX }
