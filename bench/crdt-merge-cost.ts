@@ -30,14 +30,14 @@ const reps = Array.from({ length: NODES }, (_, i) => mkReplica(`n${i}`, clock).r
 reps[0]!.setContribution('n0', Array.from({ length: TARGETS }, (_, i) => ({ id: `t${i}`, def: def(i) })))
 for (let i = 0; i < TARGETS; i++) reps[i % NODES]!.observe(`t${i}`, obs(`n${i % NODES}`, clock.now(), i))
 const a = reps[0]!
-for (const r of reps.slice(1)) a.ae.mergeFull(cloneState(r.rep.state))
+for (const r of reps.slice(1)) a.ae.mergeFull(cloneState(r.state))
 const b = mkReplica('peer', clock).rs
-b.ae.mergeFull(cloneState(a.rep.state))
+b.ae.mergeFull(cloneState(a.state))
 clock.advance(5000)
 for (let i = 0; i < TARGETS; i += 100) reps[i % NODES]!.observe(`t${i}`, obs(`n${i % NODES}`, clock.now(), i))
 const changed = mkReplica('c', clock).rs
-changed.ae.mergeFull(cloneState(a.rep.state))
-for (const r of reps) changed.ae.mergeFull(cloneState(r.rep.state))
+changed.ae.mergeFull(cloneState(a.state))
+for (const r of reps) changed.ae.mergeFull(cloneState(r.state))
 
 function time(label: string, fn: () => unknown): void {
   fn()
@@ -46,24 +46,24 @@ function time(label: string, fn: () => unknown): void {
   console.log(`${label.padEnd(48)} ${((performance.now() - t0) / REPS).toFixed(2).padStart(9)} ms`)
 }
 
-const full = encodeFull(Tag.Full, a.rep.state)
-const fullChanged = encodeFull(Tag.Full, changed.rep.state)
-console.log(`${TARGETS} targets, ${NODES} owners: full state ${(full.byteLength / 1024).toFixed(0)} KiB, ${a.rep.state.store.size} keys`)
-time('encode full state', () => encodeFull(Tag.Full, a.rep.state))
+const full = encodeFull(Tag.Full, a.state)
+const fullChanged = encodeFull(Tag.Full, changed.state)
+console.log(`${TARGETS} targets, ${NODES} owners: full state ${(full.byteLength / 1024).toFixed(0)} KiB, ${a.state.store.size} keys`)
+time('encode full state', () => encodeFull(Tag.Full, a.state))
 time('decode full state', () => decodeMessage(full, a.limits))
 time('merge identical full state (decoded)', () => b.ae.mergeFull((decodeMessage(full, a.limits) as any).msg.state))
 time('merge full state, 1 % of health changed', () => {
   const p = mkReplica('p', clock).rs
-  p.rep.state = cloneState(b.rep.state)
+  p.state = cloneState(b.state)
   p.ae.mergeFull((decodeMessage(fullChanged, a.limits) as any).msg.state)
 })
 time('  (its setup alone: clone + decode)', () => {
   const p = mkReplica('p', clock).rs
-  p.rep.state = cloneState(b.rep.state)
+  p.state = cloneState(b.state)
   decodeMessage(fullChanged, a.limits)
 })
-const dg = encodeDigest(Tag.Digest, a.rep.state.ctx)
-time('digest encode + decode', () => decodeMessage(encodeDigest(Tag.Digest, a.rep.state.ctx), a.limits))
+const dg = encodeDigest(Tag.Digest, a.state.ctx)
+time('digest encode + decode', () => decodeMessage(encodeDigest(Tag.Digest, a.state.ctx), a.limits))
 console.log(`digest ${dg.byteLength} B`)
 if (process.env.DETAIL === '1') {
   const { readCbor } = await import('../src/codec/cbor-read.ts')

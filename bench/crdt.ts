@@ -31,9 +31,9 @@ function wireBytes(targets: number, nodes = 16) {
     owner.observe(`t${i}`, { status: 'up', since: clock.now(), last: clock.now(), term: 1, owner: owner.nodeName })
   }
   const all = reps[0]!
-  for (const r of reps.slice(1)) all.ae.mergeFull(cloneState(r.rep.state))
+  for (const r of reps.slice(1)) all.ae.mergeFull(cloneState(r.state))
   const peer = mkReplica('peer', clock).rs
-  peer.ae.mergeFull(cloneState(all.rep.state))
+  peer.ae.mergeFull(cloneState(all.state))
   clock.advance(10_000)
   const captured: Delta[] = []
   const local = all.ae.local.bind(all.ae)
@@ -43,9 +43,9 @@ function wireBytes(targets: number, nodes = 16) {
   }
   all.observe('t7', { status: 'down', since: clock.now(), last: clock.now(), term: 1, owner: 'node-0', error: 'connect ECONNREFUSED' })
   const delta = encodeDelta(captured[0]!).byteLength
-  const full = encodeFull(Tag.Full, all.rep.state).byteLength
-  const digest = encodeDigest(Tag.Digest, all.rep.state.ctx).byteLength
-  const sync = all.ae.syncReply(peer.rep.state.ctx).byteLength
+  const full = encodeFull(Tag.Full, all.state).byteLength
+  const digest = encodeDigest(Tag.Digest, all.state.ctx).byteLength
+  const sync = all.ae.syncReply(peer.state.ctx).byteLength
   return { targets, nodes, delta, full, digest, sync, ratio: full / delta }
 }
 
@@ -72,8 +72,8 @@ function churn(hours: number) {
   const joinSync = (n: SimNode) => {
     const peer = sim.live().find((p) => p !== n)
     if (!peer) return
-    n.rs.ae.mergeFull(cloneState(peer.rs.rep.state))
-    peer.rs.ae.mergeFull(cloneState(n.rs.rep.state))
+    n.rs.ae.mergeFull(cloneState(peer.rs.state))
+    peer.rs.ae.mergeFull(cloneState(n.rs.state))
   }
   for (const n of sim.live()) contribute(n)
   const totalRounds = Math.round((hours * 3_600_000) / roundMs)
@@ -106,7 +106,7 @@ function churn(hours: number) {
     if (t % 5_000 === 0) sim.announce()
     sim.step()
     if (t % 900_000 === 0) {
-      const st = sim.live().map((n) => ({ ...n.rs.stats(), digest: encodeDigest(Tag.Digest, n.rs.rep.state.ctx).byteLength }))
+      const st = sim.live().map((n) => ({ ...n.rs.stats(), digest: encodeDigest(Tag.Digest, n.rs.state.ctx).byteLength }))
       const max = (k: keyof (typeof st)[number]) => Math.max(...st.map((s) => s[k] as number))
       rows.push(
         `| ${t / 60_000} min | ${restarts + leaves} (${restarts} restarts, ${leaves} leaves) | ${minted.size} | ${max('contextReplicas')} | ${max('folded')} | ${max('exceptions')} | ${max('digest')} | ${fmt(max('logBytes'))} | ${max('queued')} | ${max('held')} |`,

@@ -10,13 +10,14 @@
  * delta covers a counter range lo..hi of its origin; anti-entropy uses the ranges
  * to log deltas, skip duplicates and see a lost delta as a hole in the context.
  *
- * Concrete types (the registry AWOR map, the health register map, the plain KV
- * map) are read-time views over this one store, under key prefixes. Register
- * keys (health-map.ts) join differently: the greatest value wins and contexts
- * play no part, so their writes remove nothing and depend on nothing.
+ * Concrete types (the registry AWOR map, the health register map) are read-time
+ * views over this one store, under key prefixes. A map may register its own join
+ * rule for its prefix (registerJoinRule): health-map.ts's registers join by
+ * "the greatest value wins", contexts playing no part, so their writes remove
+ * nothing and depend on nothing. The store stays generic: it knows the rules by
+ * prefix only, never the maps that register them.
  */
 import { CausalContext, type ReplicaId } from './causal-context.ts'
-import { compareRegister, isRegisterKey } from './health-map.ts'
 
 export interface Entry {
   r: ReplicaId
@@ -80,15 +81,26 @@ function joinEntries(a: Entry[], b: Entry[], sCtx: CausalContext, oCtx: CausalCo
   return out
 }
 
-/** The join of a register key: the greatest entry of either side; returns `a` itself when it already is that. */
-function joinRegister(a: Entry[], b: Entry[]): Entry[] {
-  let best: Entry | undefined
-  for (const e of a) if (!best || compareRegister(e, best) > 0) best = e
-  for (const e of b) if (!best || compareRegister(e, best) > 0) best = e
-  if (!best) return a
-  const only = a.length === 1 ? (a[0] as Entry) : undefined
-  if (only && only.r === best.r && only.n === best.n) return a
-  return [best]
+/**
+ * A key's join when its map does not join by causal removal: both sides' entries
+ * in, the joined entries out, `a` itself when nothing changes. It must be a
+ * join (commutative, associative, idempotent), as the laws tests check.
+ */
+export type JoinRule = (a: Entry[], b: Entry[]) => Entry[]
+
+/** Join rules by key prefix, registered by the maps that need one (module load time). */
+const joinRules: Array<[prefix: string, rule: JoinRule]> = []
+
+/** Makes keys under `prefix` join by `rule` instead of by causal removal. */
+export function registerJoinRule(prefix: string, rule: JoinRule): void {
+  const had = joinRules.findIndex(([p]) => p === prefix)
+  if (had >= 0) joinRules[had] = [prefix, rule]
+  else joinRules.push([prefix, rule])
+}
+
+function joinRuleFor(key: string): JoinRule | undefined {
+  for (const [p, rule] of joinRules) if (key.startsWith(p)) return rule
+  return undefined
 }
 
 /**
@@ -103,7 +115,8 @@ export function joinInto(s: CausalState, o: CausalState, full: boolean): Set<str
   const one = (k: string) => {
     const a = s.store.get(k) ?? none
     const b = o.store.get(k) ?? none
-    const out = isRegisterKey(k) ? joinRegister(a, b) : joinEntries(a, b, s.ctx, o.ctx)
+    const rule = joinRuleFor(k)
+    const out = rule ? rule(a, b) : joinEntries(a, b, s.ctx, o.ctx)
     if (out === a) return
     changed.add(k)
     if (out.length === 0) s.store.delete(k)
@@ -173,4 +186,11 @@ export function unseenEntries(s: CausalState, ctx: CausalContext): number {
   let c = 0
   for (const es of s.store.values()) for (const e of es) if (!ctx.has(e.r, e.n)) c++
   return c
+}
+
+/** True when every dot of `d`'s range is in `ctx` (a duplicate, or something a peer already holds). */
+export function coveredBy(ctx: CausalContext, d: Delta): boolean {
+  if (d.hi <= ctx.contiguous(d.origin)) return true
+  for (let n = d.lo; n <= d.hi; n++) if (!ctx.has(d.origin, n)) return false
+  return true
 }

@@ -3,17 +3,18 @@
  * ordered by the strict total order (ownership term, HLC, writer node name) —
  * RESEARCH.md "Replicated state"; Shapiro et al. 2011's LWW-register, with the
  * term in front as a fencing token. The join of a key is the greatest value
- * either side holds, whatever the causal contexts say (dot-store.ts asks
- * `isRegisterKey`), so a write never removes another's dot and a health delta
- * never waits for an earlier one: a status change is joined the moment it
- * arrives, however many of its origin's other deltas are still on their way.
+ * either side holds, whatever the causal contexts say (this module registers
+ * it with the dot store as the join rule of HEALTH_PREFIX), so a write never
+ * removes another's dot and a health delta never waits for an earlier one: a
+ * status change is joined the moment it arrives, however many of its origin's
+ * other deltas are still on their way.
  * Removal is a tombstone value (o: null) that wins the order like any write.
  *
  * A write that would lose to what this replica already shows is refused at the
  * source: a stale former owner (lower term) is fenced out even when it has seen
  * the new owner's write and its wall clock runs ahead.
  */
-import type { DeltaBuilder, Entry } from './dot-store.ts'
+import { type DeltaBuilder, type Entry, registerJoinRule } from './dot-store.ts'
 import { compareHlc, isHlcStamp, type HlcStamp } from './hlc.ts'
 import { cmpStr } from './registry-map.ts'
 import type { Replica } from './replica.ts'
@@ -59,6 +60,19 @@ export function compareHealth(a: HealthValue, b: HealthValue): number {
 export function compareRegister(a: Entry, b: Entry): number {
   return compareHealth(val(a), val(b)) || cmpStr(a.r, b.r) || a.n - b.n
 }
+
+/** The join of a register key: the greatest entry of either side; returns `a` itself when it already is that. */
+export function joinRegister(a: Entry[], b: Entry[]): Entry[] {
+  let best: Entry | undefined
+  for (const e of a) if (!best || compareRegister(e, best) > 0) best = e
+  for (const e of b) if (!best || compareRegister(e, best) > 0) best = e
+  if (!best) return a
+  const only = a.length === 1 ? (a[0] as Entry) : undefined
+  if (only && only.r === best.r && only.n === best.n) return a
+  return [best]
+}
+
+registerJoinRule(HEALTH_PREFIX, joinRegister)
 
 /** The winning value, tombstones included. */
 export function healthWinner(entries: Entry[]): HealthValue | undefined {

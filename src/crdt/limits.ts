@@ -5,7 +5,7 @@
 import type { CodecLimits } from './codec.ts'
 
 export interface CrdtLimits extends CodecLimits {
-  /** Gossip retransmit multiplier: each delta is piggybacked mult × ceil(log10(n+1)) times (memberlist uses 4). More = faster, surer spread, more bytes. */
+  /** Gossip retransmit multiplier: each delta is piggybacked mult × ceil(log10(n+1)) times (retransmitLimit in membership/math.ts; memberlist uses 4). More = faster, surer spread, more bytes. */
   retransmitMult: number
   /**
    * Most deltas waiting to be piggybacked; the ones with fewest transmits left are dropped

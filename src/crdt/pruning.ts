@@ -99,7 +99,7 @@ export class Pruner {
     const liveList = [...live]
     const ctx = this.rep.state.ctx
     const alive = liveReplicas(ctx, this.rep.self, liveList)
-    this.ae.clusterSize = Math.max(1, new Set(liveList.map(nodeOfReplica)).size)
+    this.ae.setClusterSize(new Set(liveList.map(nodeOfReplica)).size)
     const dead = new Set(ctx.replicas().filter((r) => !alive.has(r)))
     let reminted = 0
     // The heir is the live node with the smallest name: every node agrees on it from the member list alone.

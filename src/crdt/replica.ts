@@ -1,9 +1,9 @@
 /**
  * One replica of a causal dot store: the state, the local replica id, and the
  * two ways state changes — a local mutation (which yields a delta to ship) and
- * a join of a remote delta or full state. Views (kv-map, registry-map,
- * health-map) read and mutate through it; anti-entropy decides *when* a remote
- * delta may be joined.
+ * a join of a remote delta or full state. Views (registry-map, health-map,
+ * and the tests' kv-map) read and mutate through it; anti-entropy decides
+ * *when* a remote delta may be joined.
  */
 import type { ReplicaId } from './causal-context.ts'
 import { DeltaBuilder, type CausalState, type Delta, type Entry, emptyState, joinInto } from './dot-store.ts'

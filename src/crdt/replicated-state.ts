@@ -3,19 +3,22 @@
  * registry (add-wins OR map with per-contributor entries) and the health
  * register map, over one causal dot store with delta-state anti-entropy
  * (Almeida, Shoker & Baquero 2018). Pure: time comes from the Clock seam, bytes
- * from the SWIM Delegate (gossip-delegate.ts). Values are opaque and
+ * from the SWIM Delegate (gossip-delegate.ts), which sees this state only
+ * through a GossipPort. Everything it needs comes in through the constructor;
+ * its replica, anti-entropy and clock stay inside. Values are opaque and
  * CBOR-serialisable, so this does not depend on src/config.
  */
 import type { Delegate } from '../membership/delegate.ts'
-import type { Counter, Registry } from '../metrics/registry.ts'
+import type { Registry } from '../metrics/registry.ts'
 import type { Clock } from '../seams/clock.ts'
 import { AntiEntropy, type DeltaResult } from './anti-entropy.ts'
+import { type ChangeEvent, ChangeStream, type HealthObservation } from './change-stream.ts'
 import { Tag, canonicalState, decodeMessage, encodeSnapshot } from './codec.ts'
+import { type CrdtCounters, crdtMetrics } from './crdt-metrics.ts'
 import type { DeltaBuilder } from './dot-store.ts'
-import { gossipDelegate } from './gossip-delegate.ts'
+import { type GossipPort, type SyncRequestFn, gossipDelegate } from './gossip-delegate.ts'
 import { HEALTH_PREFIX, healthObservation, healthRemove, healthWinner, healthWrite } from './health-map.ts'
 import { Hlc } from './hlc.ts'
-import { KV_PREFIX, kvGet, kvPut, kvRemove } from './kv-map.ts'
 import { defaultCrdtLimits, type CrdtLimits } from './limits.ts'
 import { Pruner } from './pruning.ts'
 import {
@@ -31,24 +34,7 @@ import { Replica } from './replica.ts'
 import { incarnationOf, nodeOfReplica } from './replica-id.ts'
 import { sameValue } from './same-value.ts'
 
-export type { TargetView }
-
-/** A health observation as the poller reports it; extra fields travel along untouched. */
-export interface HealthObservation {
-  status: string
-  since: number
-  last: number
-  /** Ownership term of the observing owner: higher terms fence out lower ones. */
-  term: number
-  owner: string
-  /** The status before this one, when this observation is a change: news even where that one never arrived. */
-  was?: string
-  [k: string]: unknown
-}
-
-export type ChangeEvent =
-  | { kind: 'target'; id: string; target: TargetView | undefined }
-  | { kind: 'health'; id: string; health: HealthObservation | undefined }
+export type { ChangeEvent, HealthObservation, TargetView }
 
 export interface ReplicatedStateOptions {
   /** From replicaIdFor(); stable across restarts when persisted with the snapshot. */
@@ -60,94 +46,74 @@ export interface ReplicatedStateOptions {
   /**
    * Sends a request to a peer over the membership stream, answered there by this
    * delegate's handleUserRequest. With it, push/pull exchanges digests and pulls
-   * exactly what is missing; without it, push/pull ships full state.
+   * exactly what is missing; without it, push/pull ships full state. Membership is
+   * built after the state: pass a function that forwards to it once it exists.
    */
-  request?: (to: string, payload: Uint8Array) => Promise<Uint8Array>
+  request?: SyncRequestFn
   /** Told when the replica id changes (stale snapshot detected): persist the new one. */
   onReincarnate?: (replicaId: string) => void
 }
 
-/**
- * A status change, as seen by a replica that showed `shown` before: a status other than
- * the one shown, or, where nothing was shown yet, a recent one whose writer says it
- * changed (`was`). Old changes that a repair brings in bulk are not news: relayed ahead
- * of everything, they would crowd out the changes happening now.
- */
-function isChange(o: { status?: unknown; was?: unknown; since?: unknown }, shown: string | undefined, nowMs: number): boolean {
-  if (o.status === undefined) return false
-  if (shown !== undefined) return o.status !== shown
-  return typeof o.was === 'string' && o.was !== o.status && typeof o.since === 'number' && nowMs - o.since < NEWS_MAX_AGE_MS
-}
-
-/** How old (ms, by the change's `since`) a change may be and still count as news where its former status never arrived. */
-const NEWS_MAX_AGE_MS = 30_000
-
 export class ReplicatedState {
   readonly limits: CrdtLimits
   readonly nodeName: string
-  readonly rep: Replica
-  readonly ae: AntiEntropy
-  readonly hlc: Hlc
-  request?: (to: string, payload: Uint8Array) => Promise<Uint8Array>
-  /**
-   * Asks membership for a gossip round soon (set by the delegate's attach). Called when a
-   * target's status changes here, locally or by a delta: that news should not queue
-   * behind routine refreshes until the next round (see SwimConfig.urgentGossipDelayMs).
-   */
-  urgent?: () => void
-  private listeners = new Set<(e: ChangeEvent) => void>()
-  private shown = new Map<string, string>()
-  /** Last status shown per health key, to tell a status change from a refresh. */
-  private statusShown = new Map<string, string>()
+  /** The dot store. Protected, not public: only the test subclass (test/crdt/test-state.ts) reads it. */
+  protected readonly rep: Replica
+  /** Anti-entropy. Protected, not public: only the test subclass drives it directly. */
+  protected readonly ae: AntiEntropy
+  private readonly hlc: Hlc
+  private readonly changes: ChangeStream
   private readonly pruner: Pruner
-  private deltas?: Counter
-  private deferred?: Counter
-  private replies?: Counter
-  readonly bytes?: Counter
-  lastRejection = ''
+  private readonly port: GossipPort
+  private readonly counters?: CrdtCounters
+  private rejection = ''
 
   constructor(private readonly opts: ReplicatedStateOptions) {
     this.limits = { ...defaultCrdtLimits, ...opts.limits }
     this.nodeName = opts.nodeName
-    this.request = opts.request
     this.rep = new Replica(opts.replicaId)
+    this.changes = new ChangeStream((k) => this.rep.entries(k), () => opts.clock.now())
     this.hlc = new Hlc(opts.clock, this.limits.maxClockDriftMs)
-    const m = opts.metrics
-    if (m) {
-      this.deltas = m.counter('heck_gossip_deltas_total', 'Remote CRDT deltas by result: applied, held (causal gap), rejected (bad or unsafe), duplicate.')
-      this.bytes = m.counter('heck_crdt_bytes_total', 'Replicated-state payload bytes by direction (in, out) and kind (delta, sync, state); part of heck_gossip_bytes_total, which membership counts whole.')
-      this.replies = m.counter('heck_crdt_sync_replies_total', 'Sync replies served, by kind: deltas (what the log has; possibly none) or full (the whole state: megabytes at 10,000 targets).')
-      this.deferred = m.counter('heck_crdt_sync_deferred_total', 'Sync replies cut short, by reason: budget (maxSyncReplyBytesPerS spent, empty reply) or full (a full state had to wait for fullReplyMinIntervalMs). The asker retries.')
-      m.gauge('heck_crdt_context_replicas', 'Replica entries in the causal context (metadata size).').collect(() => [[undefined, this.rep.state.ctx.entries]])
-      m.gauge('heck_crdt_held_deltas', 'Deltas held for a causal gap.').collect(() => [[undefined, this.ae.held.size]])
-      m.gauge('heck_crdt_missing_dots', 'Dots known missing: holes below a replica\'s newest seen dot, being pulled.').collect(() => [[undefined, this.rep.state.ctx.missingCount()]])
-      m.gauge('heck_crdt_broadcast_queue', 'Deltas waiting to be piggybacked.').collect(() => [[undefined, this.ae.queue.length]])
-    }
+    this.counters =
+      opts.metrics &&
+      crdtMetrics(opts.metrics, {
+        contextReplicas: () => this.rep.state.ctx.entries,
+        heldDeltas: () => this.ae.held.size,
+        missingDots: () => this.rep.state.ctx.missingCount(),
+        queuedDeltas: () => this.ae.queue.length,
+      })
+    const c = this.counters
     this.ae = new AntiEntropy(
       this.rep,
       this.limits,
       this.hlc,
       {
-        count: (r: DeltaResult, n = 1) => this.deltas?.inc({ result: r }, n),
+        count: (r: DeltaResult, n = 1) => c?.deltas.inc({ result: r }, n),
         changed: (keys) => {
-          const news = this.emit(keys)
-          if (news) this.urgent?.()
+          const news = this.changes.emit(keys)
+          if (news) this.changes.tellNews()
           return news
         },
-        rejected: (why) => (this.lastRejection = why),
+        rejected: (why) => (this.rejection = why),
         ownFuture: () => this.reincarnate(),
         revived: (r) => this.rep.state.ctx.revive(r),
         schedule: (ms, fn) => void opts.clock.after(ms, fn),
-        syncDeferred: (reason) => this.deferred?.inc({ reason }),
-        syncReplied: (kind) => this.replies?.inc({ kind }),
+        syncDeferred: (reason) => c?.deferred.inc({ reason }),
+        syncReplied: (kind) => c?.replies.inc({ kind }),
       },
       () => opts.clock.monotonic(),
     )
     this.pruner = new Pruner(this.rep, this.ae, this.limits, opts.clock, opts.nodeName, (fn) => this.write(fn))
+    this.port = this.gossipPort()
   }
 
   get replicaId(): string {
     return this.rep.self
+  }
+
+  /** Why the last message from a peer was rejected (for logs and tests); empty if none was. */
+  get lastRejection(): string {
+    return this.rejection
   }
 
   // ---- registry ----
@@ -213,18 +179,6 @@ export class ReplicatedState {
     return this.write((b) => healthWrite(this.rep, b, targetId, value))
   }
 
-  /** True when `d` carries a health status different from the one shown here (news, not a refresh). */
-  changesStatus(d: { store: Map<string, Array<{ v: unknown }>> }): boolean {
-    for (const [k, es] of d.store) {
-      if (!k.startsWith(HEALTH_PREFIX)) continue
-      for (const e of es) {
-        const o = (e.v as { o?: { status?: unknown; was?: unknown; since?: unknown } }).o
-        if (o && isChange(o, this.statusShown.get(k), this.opts.clock.now())) return true
-      }
-    }
-    return false
-  }
-
   forgetHealth(targetId: string): boolean {
     return this.write((b) => healthRemove(this.rep, b, targetId, this.hlc.now(), this.nodeName))
   }
@@ -247,71 +201,55 @@ export class ReplicatedState {
     return out
   }
 
-  // ---- generic key-value test bed (multi-value registers, add wins) ----
-
-  kvPut(key: string, value: unknown): boolean {
-    return this.write((b) => kvPut(this.rep, b, key, value))
-  }
-  kvRemove(key: string): boolean {
-    return this.write((b) => kvRemove(this.rep, b, key))
-  }
-  kvGet(key: string): unknown[] {
-    return kvGet(this.rep, key)
-  }
-
   // ---- change stream ----
 
   onChange(cb: (e: ChangeEvent) => void): () => void {
-    this.listeners.add(cb)
-    return () => this.listeners.delete(cb)
+    return this.changes.onChange(cb)
   }
 
-  private write(fn: (b: DeltaBuilder) => unknown): boolean {
+  /** One local mutation: joined here, shipped, and told to listeners. Protected for the test subclass's test-bed maps. */
+  protected write(fn: (b: DeltaBuilder) => unknown): boolean {
     const d = this.rep.mutate(fn)
     if (!d) return false
     this.ae.local(d)
-    if (this.emit(new Set(d.store.keys()))) {
-      // News ships now, ahead of the queue, and asks membership for a gossip round.
+    if (this.changes.emit(d.store.keys())) {
+      // News ships now, ahead of the queue, and asks membership for a gossip round (news.ts).
       this.ae.flushLocal(true)
-      this.urgent?.()
+      this.changes.tellNews()
     }
     return true
-  }
-
-  /** Tells listeners about changed keys; returns true when one of them is a status change (news). */
-  private emit(keys: Set<string>): boolean {
-    let urgent = false
-    for (const k of keys) {
-      const es = this.rep.entries(k)
-      const fp = es.map((e) => `${e.r}:${e.n}`).join(',')
-      if ((this.shown.get(k) ?? '') === fp) continue
-      if (fp) this.shown.set(k, fp)
-      else this.shown.delete(k)
-      let ev: ChangeEvent | undefined
-      if (k.startsWith(REGISTRY_PREFIX)) {
-        const id = k.slice(REGISTRY_PREFIX.length)
-        ev = { kind: 'target', id, target: regResolve(es) }
-      } else if (k.startsWith(HEALTH_PREFIX)) {
-        const id = k.slice(HEALTH_PREFIX.length)
-        const health = healthObservation(es) as HealthObservation | undefined
-        ev = { kind: 'health', id, health }
-        const before = this.statusShown.get(k)
-        if (health) this.statusShown.set(k, health.status)
-        else this.statusShown.delete(k)
-        // A first verdict is not urgent (a start-up would flood); a change is, also where the
-        // previous status never arrived (the writer names it).
-        if (health !== undefined && isChange(health, before, this.opts.clock.now())) urgent = true
-      }
-      if (ev) for (const l of this.listeners) l(ev)
-    }
-    return urgent
   }
 
   // ---- gossip, persistence, pruning ----
 
   /** The SWIM delegate: piggybacked deltas, push/pull digests, digest-driven sync. */
   delegate(): Delegate {
-    return gossipDelegate(this, this.opts.clock)
+    return gossipDelegate(this.port, this.opts.clock, this.opts.request)
+  }
+
+  /** What the delegate sees of this state: the wire side of anti-entropy, news and byte counts. */
+  private gossipPort(): GossipPort {
+    const ae = this.ae
+    return {
+      nodeName: this.nodeName,
+      limits: this.limits,
+      takeBroadcasts: (overheadBytes, limitBytes) => ae.takeBroadcasts(overheadBytes, limitBytes),
+      receive: (from, payload) => ae.receive(from, payload),
+      isNews: (d) => this.changes.isNews(d),
+      waitingOn: (d) => ae.waitingOn(d),
+      gaps: () => ae.gaps(),
+      get wantSync() {
+        return ae.wantSync
+      },
+      behind: (ctx) => ae.behind(ctx),
+      fullState: () => ae.fullState(Tag.Full),
+      digest: () => ae.digest(Tag.Digest),
+      applyMessage: (from, payload) => ae.applyMessage(from, payload),
+      syncRequest: (origins) => ae.syncRequest(origins),
+      answerSync: (from, payload) => ae.answerSync(from, payload),
+      countBytes: (direction, kind, n) => this.counters?.bytes.inc({ direction, kind }, n),
+      onNews: (listener) => this.changes.onNews(listener),
+    }
   }
 
   /** Canonical bytes of the whole state: replicas with equal digests hold equal state. */
@@ -331,7 +269,7 @@ export class ReplicatedState {
     if (replicaId === this.rep.self && this.rep.state.store.size === 0) {
       this.rep.state = state
       for (const [rid, upTo, at] of folded) state.ctx.fold(rid, upTo, at)
-      for (const k of state.store.keys()) this.emit(new Set([k]))
+      for (const k of state.store.keys()) this.changes.emit([k])
       this.ae.observeStamps(state)
       return true
     }
@@ -371,4 +309,3 @@ export class ReplicatedState {
   }
 }
 
-export { KV_PREFIX }

@@ -86,9 +86,9 @@ export class GossipClusterStore implements ClusterStore {
       nodeName: s.name,
       clock,
       metrics,
+      request: (to, payload) => request(to, payload),
       onReincarnate: (id) => idStore?.save(id),
     })
-    this.rs.request = (to, payload) => request(to, payload)
     const snap = kv?.get(STATE_KEY)
     if (snap) {
       const ok = this.rs.restore(snap)

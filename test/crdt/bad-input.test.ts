@@ -42,38 +42,38 @@ describe('bad deltas', () => {
   for (const [name, body, ver, tag] of cases) {
     test(`${name}: rejected, counted, state unchanged`, () => {
       const { me } = setup()
-      const before = hex(me.rs.rep.state)
+      const before = hex(me.rs.state)
       const rejected = counterOf(me.metrics, 'rejected')
       me.rs.delegate().notifyMsg('p', env(body, ver, tag))
       expect(counterOf(me.metrics, 'rejected')).toBe(rejected + 1)
-      expect(hex(me.rs.rep.state)).toBe(before)
+      expect(hex(me.rs.state)).toBe(before)
       expect(me.rs.lastRejection).not.toBe('')
     })
   }
 
   test('oversized and non-CBOR payloads are rejected before decoding', () => {
     const { me } = setup()
-    const before = hex(me.rs.rep.state)
+    const before = hex(me.rs.state)
     me.rs.delegate().notifyMsg('p', new Uint8Array(5000))
     me.rs.delegate().notifyMsg('p', new Uint8Array([0xff, 0x00]))
     expect(counterOf(me.metrics, 'rejected')).toBe(2)
     expect(me.rs.lastRejection).toStartWith('not CBOR')
-    expect(hex(me.rs.rep.state)).toBe(before)
+    expect(hex(me.rs.state)).toBe(before)
   })
 
   test('a full state with bad parts is rejected whole; push/pull state stays intact', () => {
     const { me } = setup()
-    const before = hex(me.rs.rep.state)
+    const before = hex(me.rs.state)
     const full = cbor.encode([CRDT_PROTOCOL_VERSION, Tag.Full, [[['x#1', 1, []]], [['r/x', [['x#1', 2, { c: 'a', d: 1, t: t() }]]]]]])
     me.rs.delegate().mergeRemoteState('x', full, false)
     expect(counterOf(me.metrics, 'rejected')).toBe(1)
-    expect(hex(me.rs.rep.state)).toBe(before)
+    expect(hex(me.rs.state)).toBe(before)
   })
 
   test('the good deltas were applied, and a held delta whose gap never fills stays bounded', () => {
     const { me, peer, good } = setup()
     expect(counterOf(me.metrics, 'applied')).toBe(good.length)
-    expect(hex(me.rs.rep.state)).toBe(hex(peer.rs.rep.state))
+    expect(hex(me.rs.state)).toBe(hex(peer.rs.state))
     const small = mkReplica('s', new SimClock(), { maxHeldDeltas: 3 })
     for (let i = 0; i < 20; i++) peer.rs.kvPut('k', i)
     const ds: Delta[] = []

@@ -19,7 +19,7 @@ describe('delta groups (local deltas shipped together)', () => {
     for (const m of msgs) b.ae.receive('a', m)
     expect(b.kvGet('x')).toEqual([])
     expect(b.kvGet('y')).toEqual([2])
-    expect(hex(b.rep.state)).toBe(hex(a.rep.state))
+    expect(hex(b.state)).toBe(hex(a.state))
   })
 
   test('bursts flush on their own after localBatchMs, and at most maxKeysPerDelta keys go in one delta', () => {
@@ -52,7 +52,7 @@ describe('delta groups (local deltas shipped together)', () => {
     }
     expect(Math.max(...sizes)).toBeLessThanOrEqual(a.limits.maxDeltaBytes)
     expect(sizes.length).toBeGreaterThan(40) // grouped, but not into a few huge ones
-    expect(hex(b.rep.state)).toBe(hex(a.rep.state))
+    expect(hex(b.state)).toBe(hex(a.state))
   })
 
   test('random bursts shipped as groups, delivered in order at random moments, give the same state (200 seeds)', () => {
@@ -71,7 +71,7 @@ describe('delta groups (local deltas shipped together)', () => {
         if (rng.int(4) === 0) for (const m of a.ae.takeBroadcasts(0, 1 << 20)) b.ae.receive('a', m)
       }
       for (const m of a.ae.takeBroadcasts(0, 1 << 20)) b.ae.receive('a', m)
-      if (hex(b.rep.state) !== hex(a.rep.state)) throw new Error(`seed ${seed}: states differ`)
+      if (hex(b.state) !== hex(a.state)) throw new Error(`seed ${seed}: states differ`)
     }
   })
 })
@@ -95,7 +95,7 @@ describe('sync replies', () => {
     expect(reply.msg.deltas.map((d) => d.lo)).toEqual([6, 7, 8, 9, 10])
     b.ae.applyMessage('a', a.ae.syncReply(ask.msg.ctx))
     expect(b.ae.held.size).toBe(0)
-    expect(hex(b.rep.state)).toBe(hex(a.rep.state))
+    expect(hex(b.state)).toBe(hex(a.state))
     // The byte cap: a peer 20 deltas behind gets a prefix, then the rest.
     const log2: import('../../src/crdt/dot-store.ts').Delta[] = []
     const src = mkReplica('src', clock, { localBatchMs: 0, maxSyncReplyBytes: 200 }, log2).rs
@@ -104,7 +104,7 @@ describe('sync replies', () => {
     expect(c.ae.receiveDelta(log2[0]!)).toBe('applied')
     for (let i = 0; i < 20; i++) src.kvPut(`m${i}`, i)
     let pulls = 0
-    while (hex(c.rep.state) !== hex(src.rep.state) && pulls < 50) {
+    while (hex(c.state) !== hex(src.state) && pulls < 50) {
       const q = decodeMessage(c.ae.syncRequest(), c.limits)
       if (!q.ok || q.msg.tag !== Tag.SyncRequest) throw new Error('bad request')
       const r = decodeMessage(src.ae.syncReply(q.msg.ctx), src.limits)
@@ -113,7 +113,7 @@ describe('sync replies', () => {
       c.ae.applyMessage('src', src.ae.syncReply(q.msg.ctx))
       pulls++
     }
-    expect(hex(c.rep.state)).toBe(hex(src.rep.state))
+    expect(hex(c.state)).toBe(hex(src.state))
     expect(pulls).toBeGreaterThan(1)
   })
 })
@@ -132,10 +132,10 @@ describe('sync reply budget', () => {
       const r = decodeMessage(buf, a.limits)
       return r.ok && r.msg.tag === Tag.SyncReplyDeltas ? r.msg.deltas.length : -1
     }
-    expect(deltasIn(a.ae.syncReply(b.rep.state.ctx))).toBe(10) // overdraws the bucket once
-    expect(deltasIn(a.ae.syncReply(b.rep.state.ctx))).toBe(0) // in debt: an empty answer
+    expect(deltasIn(a.ae.syncReply(b.state.ctx))).toBe(10) // overdraws the bucket once
+    expect(deltasIn(a.ae.syncReply(b.state.ctx))).toBe(0) // in debt: an empty answer
     clock.advance(10_000)
-    expect(deltasIn(a.ae.syncReply(b.rep.state.ctx))).toBe(10)
+    expect(deltasIn(a.ae.syncReply(b.state.ctx))).toBe(10)
   })
 })
 
@@ -149,8 +149,8 @@ describe('targeted sync requests (a gap asked of its origin)', () => {
     const relay = mkReplica('r', clock).rs
     a.kvPut('ka', 1)
     c.kvPut('kc', 1)
-    relay.ae.mergeFull({ ctx: a.rep.state.ctx.clone(), store: new Map(a.rep.state.store) })
-    relay.ae.mergeFull({ ctx: c.rep.state.ctx.clone(), store: new Map(c.rep.state.store) })
+    relay.ae.mergeFull({ ctx: a.state.ctx.clone(), store: new Map(a.state.store) })
+    relay.ae.mergeFull({ ctx: c.state.ctx.clone(), store: new Map(c.state.store) })
     const fresh = new CausalContext() // knows nothing: an untargeted ask would get full state
     const ask = decodeMessage(encodeSyncRequestFor(fresh, [a.replicaId]), relay.limits)
     if (!ask.ok || ask.msg.tag !== Tag.SyncRequestFor) throw new Error('bad request')
@@ -187,20 +187,20 @@ describe('a gap no log reaches', () => {
     relay.ae.receiveDelta(capB[1]!)
     x.ae.receiveDelta(capB[0]!)
     // First what the log can give (b's news, a's last two): megabytes of full state can wait.
-    const first = decodeMessage(relay.ae.syncReply(x.rep.state.ctx), relay.limits)
+    const first = decodeMessage(relay.ae.syncReply(x.state.ctx), relay.limits)
     if (!first.ok || first.msg.tag !== Tag.SyncReplyDeltas) throw new Error('expected deltas')
     expect(first.msg.deltas.map((d) => `${d.origin.split('#')[0]}${d.lo}`).sort()).toEqual(['a5', 'a6', 'b2'])
-    x.ae.applyMessage('r', relay.ae.syncReply(x.rep.state.ctx))
+    x.ae.applyMessage('r', relay.ae.syncReply(x.state.ctx))
     expect(x.kvGet('b1')).toEqual([1])
     expect(x.ae.gaps().has(a.replicaId)).toBe(true)
     // Then only the gap is left, and the relay's log has nothing for it: a full state.
-    const r = decodeMessage(relay.ae.syncReply(x.rep.state.ctx), relay.limits)
+    const r = decodeMessage(relay.ae.syncReply(x.state.ctx), relay.limits)
     expect(r.ok && r.msg.tag).toBe(Tag.SyncReplyFull)
     if (r.ok) x.ae.applyMessage('r', relay.ae.fullState(Tag.SyncReplyFull))
     expect(x.kvGet('a3')).toEqual([3])
     expect(x.ae.gaps().size).toBe(0)
     // Within the full-state interval the same ask gets what the log can give, not nothing.
-    const again = decodeMessage(relay.ae.syncReply(mkReplica('y', clock).rs.rep.state.ctx), relay.limits)
+    const again = decodeMessage(relay.ae.syncReply(mkReplica('y', clock).rs.state.ctx), relay.limits)
     expect(again.ok && again.msg.tag).toBe(Tag.SyncReplyDeltas)
   })
 })

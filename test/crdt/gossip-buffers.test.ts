@@ -2,7 +2,8 @@
 import { describe, expect, test } from 'bun:test'
 import { CausalContext } from '../../src/crdt/causal-context.ts'
 import type { Delta } from '../../src/crdt/dot-store.ts'
-import { BroadcastQueue, DeltaLog, HeldDeltas } from '../../src/crdt/gossip-buffers.ts'
+import { DeltaQueue } from '../../src/crdt/delta-queue.ts'
+import { DeltaLog, HeldDeltas } from '../../src/crdt/gossip-buffers.ts'
 
 const delta = (origin: string, lo: number, hi = lo): Delta => {
   const ctx = new CausalContext()
@@ -18,8 +19,8 @@ const tag = (n: number) => {
 }
 
 describe('bounded buffers', () => {
-  test('broadcast queue: capped, least-sent first, each payload sent its quota then dropped', () => {
-    const q = new BroadcastQueue(10)
+  test('delta queue: capped, least-sent first, each payload sent its quota then dropped', () => {
+    const q = new DeltaQueue(10)
     for (let i = 0; i < 50; i++) q.push(`d${i}`, new Uint8Array(100), 3)
     expect(q.length).toBe(10)
     q.push('d49', new Uint8Array(100), 3) // already queued: ignored
@@ -30,8 +31,8 @@ describe('bounded buffers', () => {
     expect(q.length).toBe(0)
   })
 
-  test('broadcast queue: the least-sent go first, a packet never carries one payload twice, the newest lead among equals', () => {
-    const q = new BroadcastQueue(100)
+  test('delta queue: the least-sent go first, a packet never carries one payload twice, the newest lead among equals', () => {
+    const q = new DeltaQueue(100)
     q.push('old', tag(1), 2)
     q.push('new', tag(2), 2)
     q.push('fresh', tag(3), 4)
@@ -41,8 +42,8 @@ describe('bounded buffers', () => {
     expect(new Set(seen).size).toBe(seen.length)
   })
 
-  test('broadcast queue: urgent items go ahead of a backlog of newer ones, for all their transmits', () => {
-    const q = new BroadcastQueue(100)
+  test('delta queue: urgent items go ahead of a backlog of newer ones, for all their transmits', () => {
+    const q = new DeltaQueue(100)
     q.push('news', tag(1), 3, true)
     for (let i = 0; i < 20; i++) q.push(`relay${i}`, tag(10 + i), 3) // newer, same transmits
     for (let r = 0; r < 3; r++) expect(q.take(0, 250)[0]?.[0]).toBe(1) // first in each of its 3 packets
@@ -50,14 +51,14 @@ describe('bounded buffers', () => {
     q.push('late', tag(2), 3)
     q.push('late', tag(2), 3, true) // queued already, then found to be news: promoted
     expect(q.take(0, 150).map((b) => b[0])).toEqual([2])
-    const big = new BroadcastQueue(10)
+    const big = new DeltaQueue(10)
     big.push('huge', new Uint8Array(2000), 3, true) // can never fit a packet: dropped, not kept forever
     expect(big.take(0, 1400)).toEqual([])
     expect(big.length).toBe(0)
   })
 
-  test('broadcast queue: an item too big for what is left of this packet waits for a roomier one', () => {
-    const q = new BroadcastQueue(10)
+  test('delta queue: an item too big for what is left of this packet waits for a roomier one', () => {
+    const q = new DeltaQueue(10)
     expect(q.take(0, 1400)).toEqual([]) // a full packet's room, seen once
     q.push('news', new Uint8Array(900), 2, true)
     q.push('relay', new Uint8Array(900), 2)
@@ -68,8 +69,8 @@ describe('bounded buffers', () => {
     expect(q.take(0, 1400).length).toBe(1) // then the relay
   })
 
-  test('broadcast queue: a take over a backlog of thousands stays cheap', () => {
-    const q = new BroadcastQueue(8192)
+  test('delta queue: a take over a backlog of thousands stays cheap', () => {
+    const q = new DeltaQueue(8192)
     for (let i = 0; i < 8192; i++) q.push(`d${i}`, new Uint8Array(200 + (i % 900)), 8)
     const t0 = performance.now()
     let n = 0

@@ -10,10 +10,10 @@ import { Tag } from '../../src/crdt/codec.ts'
 import type { Delta, Entry } from '../../src/crdt/dot-store.ts'
 import { compareRegister, isRegisterKey } from '../../src/crdt/health-map.ts'
 import type { CrdtLimits } from '../../src/crdt/limits.ts'
-import type { ReplicatedState } from '../../src/crdt/replicated-state.ts'
 import { SeededRng, type Rng } from '../../src/seams/rng.ts'
 import { SimClock } from '../sim/sim-clock.ts'
 import { mkReplica } from './helpers.ts'
+import type { TestState } from './test-state.ts'
 
 export interface SimOptions {
   nodes: number
@@ -44,7 +44,7 @@ export const defaultSim: SimOptions = {
 
 export interface SimNode {
   name: string
-  rs: ReplicatedState
+  rs: TestState
   up: boolean
 }
 
@@ -66,8 +66,7 @@ export class GossipSim {
   }
 
   add(name: string, incarnation = 1): SimNode {
-    const { rs } = mkReplica(name, this.clock, this.o.limits, this.minted)
-    rs.rep.self = `${name}#${incarnation.toString(36)}`
+    const { rs } = mkReplica(name, this.clock, this.o.limits, this.minted, { replicaId: `${name}#${incarnation.toString(36)}` })
     const n = { name, rs, up: true }
     this.nodes.push(n)
     return n
@@ -143,8 +142,8 @@ export class GossipSim {
   converged(): boolean {
     const live = this.live()
     // Contexts first (cheap); whole-state digests only once those agree.
-    const c0 = JSON.stringify((live[0] as SimNode).rs.rep.state.ctx.encode())
-    if (!live.every((n) => JSON.stringify(n.rs.rep.state.ctx.encode()) === c0)) return false
+    const c0 = JSON.stringify((live[0] as SimNode).rs.state.ctx.encode())
+    if (!live.every((n) => JSON.stringify(n.rs.state.ctx.encode()) === c0)) return false
     const d0 = Buffer.from((live[0] as SimNode).rs.digest())
     return live.every((n) => Buffer.from(n.rs.digest()).equals(d0))
   }
@@ -189,8 +188,8 @@ export function liveDots(deltas: Delta[]): Set<string> {
   return minted
 }
 
-export function dotsHeld(rs: ReplicatedState): Set<string> {
+export function dotsHeld(rs: TestState): Set<string> {
   const out = new Set<string>()
-  for (const es of rs.rep.state.store.values()) for (const e of es) out.add(`${e.r}:${e.n}`)
+  for (const es of rs.state.store.values()) for (const e of es) out.add(`${e.r}:${e.n}`)
   return out
 }

@@ -1,15 +1,26 @@
 /** Shared helpers for CRDT tests: replicas on a SimClock, random histories, state equality. */
 import { canonicalState } from '../../src/crdt/codec.ts'
 import type { CausalState, Delta } from '../../src/crdt/dot-store.ts'
-import { ReplicatedState } from '../../src/crdt/replicated-state.ts'
+import type { SyncRequestFn } from '../../src/crdt/gossip-delegate.ts'
 import type { CrdtLimits } from '../../src/crdt/limits.ts'
 import { Registry } from '../../src/metrics/registry.ts'
 import type { Rng } from '../../src/seams/rng.ts'
 import { SimClock } from '../sim/sim-clock.ts'
+import { TestState } from './test-state.ts'
 
-export function mkReplica(name: string, clock = new SimClock(), limits?: Partial<CrdtLimits>, captured?: Delta[]) {
+/**
+ * A replica named `name` (replica id `name#1` unless given), on `clock`; `captured`
+ * collects every delta it mints, and `request` is its sync channel to peers.
+ */
+export function mkReplica(
+  name: string,
+  clock = new SimClock(),
+  limits?: Partial<CrdtLimits>,
+  captured?: Delta[],
+  more: { replicaId?: string; request?: SyncRequestFn } = {},
+) {
   const metrics = new Registry()
-  const rs = new ReplicatedState({ replicaId: `${name}#1`, nodeName: name, clock, metrics, limits })
+  const rs = new TestState({ replicaId: more.replicaId ?? `${name}#1`, nodeName: name, clock, metrics, limits, request: more.request })
   if (captured) {
     const local = rs.ae.local.bind(rs.ae)
     rs.ae.local = (d: Delta) => {
@@ -27,7 +38,7 @@ export const counterOf = (m: Registry, result: string) =>
   (m.counter('heck_gossip_deltas_total', '') as { get(l: Record<string, string>): number }).get({ result })
 
 /** One random local mutation on `rs` drawn from all three views. */
-export function randomOp(rs: ReplicatedState, rng: Rng, keys = 6): void {
+export function randomOp(rs: TestState, rng: Rng, keys = 6): void {
   const k = `k${rng.int(keys)}`
   switch (rng.int(7)) {
     case 0:

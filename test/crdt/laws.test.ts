@@ -24,9 +24,9 @@ function history(seed: number, steps: number) {
     const r = reps[rng.int(3)]!
     if (rng.int(5) === 0) {
       const from = reps[rng.int(3)]!
-      r.ae.mergeFull(cloneState(from.rep.state))
+      r.ae.mergeFull(cloneState(from.state))
     } else randomOp(r, rng)
-    states.push(cloneState(r.rep.state))
+    states.push(cloneState(r.state))
   }
   return { reps, states, deltas, rng }
 }
@@ -55,7 +55,7 @@ describe('join laws', () => {
     fc.assert(
       fc.property(seedArb, fc.integer({ min: 5, max: 60 }), (seed, steps) => {
         const { reps, deltas, rng } = history(seed, steps)
-        const full = reps.map((r) => r.rep.state).reduce((x, y) => join(x, y), emptyState())
+        const full = reps.map((r) => r.state).reduce((x, y) => join(x, y), emptyState())
         const s = emptyState()
         for (const d of rng.shuffle(deltas.slice())) joinInto(s, d, false)
         expect(hex(s)).toBe(hex(full))
@@ -68,14 +68,14 @@ describe('join laws', () => {
     fc.assert(
       fc.property(seedArb, fc.integer({ min: 5, max: 60 }), (seed, steps) => {
         const { reps, deltas, rng } = history(seed, steps)
-        const full = reps.map((r) => r.rep.state).reduce((x, y) => join(x, y), emptyState())
+        const full = reps.map((r) => r.state).reduce((x, y) => join(x, y), emptyState())
         const { rs } = mkReplica('z')
         const shuffled = rng.shuffle(deltas.slice())
         // Duplicates too: a gossip layer delivers some deltas twice.
         for (let i = 0; i < shuffled.length; i += 3) shuffled.push(shuffled[i]!)
         for (const d of shuffled) rs.ae.receiveDelta(d)
         expect(rs.ae.held.size).toBe(0)
-        expect(hex(rs.rep.state)).toBe(hex(full))
+        expect(hex(rs.state)).toBe(hex(full))
       }),
       { numRuns: RUNS },
     )

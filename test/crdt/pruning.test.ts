@@ -4,14 +4,14 @@ import { Tag } from '../../src/crdt/codec.ts'
 import { type Delta, cloneState } from '../../src/crdt/dot-store.ts'
 import { liveReplicas } from '../../src/crdt/pruning.ts'
 import { replicaIdFor, nodeOfReplica, incarnationOf } from '../../src/crdt/replica-id.ts'
-import type { ReplicatedState } from '../../src/crdt/replicated-state.ts'
 import { SimClock } from '../sim/sim-clock.ts'
 import { counterOf, hex, mkReplica } from './helpers.ts'
+import type { TestState } from './test-state.ts'
 
-function fullSync(xs: ReplicatedState[]) {
-  for (const a of xs) for (const b of xs) if (a !== b) a.ae.mergeFull(cloneState(b.rep.state))
+function fullSync(xs: TestState[]) {
+  for (const a of xs) for (const b of xs) if (a !== b) a.ae.mergeFull(cloneState(b.state))
 }
-function digests(xs: ReplicatedState[]) {
+function digests(xs: TestState[]) {
   for (const a of xs) for (const b of xs) if (a !== b) a.ae.applyMessage(b.nodeName, b.ae.digest(Tag.Digest))
 }
 
@@ -32,9 +32,9 @@ describe('replica ids', () => {
 
   test('a newer incarnation supersedes older ones of the same node at once', () => {
     const a = mkReplica('a').rs
-    for (const r of ['n#1', 'n#2', 'm#5']) a.rep.state.ctx.add(r, 1)
-    expect([...liveReplicas(a.rep.state.ctx, a.replicaId, ['a', 'n', 'm'])].sort()).toEqual(['a#1', 'm#5', 'n#2'])
-    expect([...liveReplicas(a.rep.state.ctx, a.replicaId, ['a', 'n'])].sort()).toEqual(['a#1', 'n#2'])
+    for (const r of ['n#1', 'n#2', 'm#5']) a.state.ctx.add(r, 1)
+    expect([...liveReplicas(a.state.ctx, a.replicaId, ['a', 'n', 'm'])].sort()).toEqual(['a#1', 'm#5', 'n#2'])
+    expect([...liveReplicas(a.state.ctx, a.replicaId, ['a', 'n'])].sort()).toEqual(['a#1', 'n#2'])
   })
 })
 
@@ -50,8 +50,8 @@ describe('pruning', () => {
     c.putTarget('c', 't1', { url: 'x' })
     c.observe('t1', { status: 'up', since: 0, last: 0, term: 1, owner: 'c' })
     fullSync([a, b, c])
-    const lagging = cloneState(b.rep.state) // a peer that will not hear of the pruning
-    expect(a.rep.state.ctx.replicas()).toEqual(['c#1'])
+    const lagging = cloneState(b.state) // a peer that will not hear of the pruning
+    expect(a.state.ctx.replicas()).toEqual(['c#1'])
     // c dies. a is the heir (smallest live id) and re-mints its registry entry; b is not and does not.
     // Health records are registers: c's goes when its successor takes the target over (a higher term).
     expect(a.pruneReplicas(['a', 'b']).reminted).toBe(1)
@@ -64,45 +64,44 @@ describe('pruning', () => {
     expect(a.pruneReplicas(['a', 'b']).folded).toEqual(['c#1'])
     expect(b.pruneReplicas(['a', 'b']).folded).toEqual(['c#1'])
     for (const x of [a, b]) {
-      expect(x.rep.state.ctx.replicas()).toEqual(['a#1', 'b#1']) // the heir's re-minted dots, the successor's record
+      expect(x.state.ctx.replicas()).toEqual(['a#1', 'b#1']) // the heir's re-minted dots, the successor's record
       expect(x.target('t1')?.contributors).toEqual(['c'])
       expect(x.health('t1')?.status).toBe('up')
     }
     // Digests carry the fold markers: a peer that folded c is not sent c's history again.
     const lone = mkReplica('d', clock, L).rs
-    lone.ae.mergeFull(cloneState(b.rep.state))
+    lone.ae.mergeFull(cloneState(b.state))
     const ask = lone.ae.applyMessage('b', b.ae.digest(Tag.Digest))
     expect(ask?.tag).toBe(Tag.Digest)
-    expect(b.ae.applyMessage('a', a.ae.syncReply(b.rep.state.ctx))?.tag).toBe(Tag.SyncReplyDeltas)
-    expect(lone.rep.state.ctx.foldedReplicas().get('c#1')).toBe(2) // adopted from b's full state
+    expect(b.ae.applyMessage('a', a.ae.syncReply(b.state.ctx))?.tag).toBe(Tag.SyncReplyDeltas)
+    expect(lone.state.ctx.foldedReplicas().get('c#1')).toBe(2) // adopted from b's full state
     const viaWire = mkReplica('e', clock, L).rs
     expect(viaWire.ae.applyMessage('a', a.ae.fullState(Tag.Full))?.tag).toBe(Tag.Full)
-    expect(viaWire.rep.state.ctx.foldedReplicas().get('c#1')).toBe(2) // markers travel on the wire too
-    expect(viaWire.rep.state.ctx.replicas()).toEqual(['a#1', 'b#1'])
+    expect(viaWire.state.ctx.foldedReplicas().get('c#1')).toBe(2) // markers travel on the wire too
+    expect(viaWire.state.ctx.replicas()).toEqual(['a#1', 'b#1'])
     // A late delta of c, or a full state from a peer that never folded it, changes nothing.
-    const before = hex(a.rep.state)
+    const before = hex(a.state)
     for (const d of late) expect(a.ae.receiveDelta(d)).toBe('duplicate')
     expect(a.ae.mergeFull(lagging)).toBe(true)
-    expect(hex(a.rep.state)).toBe(before)
+    expect(hex(a.state)).toBe(before)
     expect(counterOf(cc.metrics, 'rejected')).toBe(0)
     // Dots of c beyond the fold (the fold was early) revive its entry instead of being lost.
     c.kvPut('after', 1)
     expect(a.ae.receiveDelta(late[late.length - 1]!)).toBe('applied')
-    expect(a.rep.state.ctx.replicas()).toEqual(['a#1', 'b#1', 'c#1'])
+    expect(a.state.ctx.replicas()).toEqual(['a#1', 'b#1', 'c#1'])
     expect(a.kvGet('after')).toEqual([1])
     expect(a.target('t1')?.contributors).toEqual(['c'])
     // Fold markers expire.
     clock.advance(3_700_000)
     b.pruneReplicas(['a', 'b'])
-    expect(b.rep.state.ctx.foldedReplicas().size).toBe(0)
+    expect(b.state.ctx.foldedReplicas().size).toBe(0)
   })
 
   test('restarts without a data dir do not grow the context', () => {
     const clock = new SimClock()
     const b = mkReplica('b', clock, { foldAfterMs: 0 }).rs
     for (let i = 1; i <= 20; i++) {
-      const a = mkReplica('a', clock, { foldAfterMs: 0 }).rs
-      a.rep.self = `a#${i}`
+      const a = mkReplica('a', clock, { foldAfterMs: 0 }, undefined, { replicaId: `a#${i}` }).rs
       fullSync([a, b])
       a.setContribution('a', ['t0', 't1', 't2'].map((id) => ({ id, def: { rev: i % 2 } })))
       fullSync([a, b])
@@ -112,9 +111,9 @@ describe('pruning', () => {
         fullSync([a, b])
         digests([a, b])
       }
-      expect(b.rep.state.ctx.entries).toBeLessThanOrEqual(2)
+      expect(b.state.ctx.entries).toBeLessThanOrEqual(2)
     }
-    expect(b.rep.state.ctx.replicas()).toEqual(['a#20'])
+    expect(b.state.ctx.replicas()).toEqual(['a#20'])
     expect([...b.targets().keys()].sort()).toEqual(['t0', 't1', 't2'])
   })
 })

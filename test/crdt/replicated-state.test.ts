@@ -4,22 +4,25 @@ import { cloneState } from '../../src/crdt/dot-store.ts'
 import type { ChangeEvent, ReplicatedState } from '../../src/crdt/replicated-state.ts'
 import { SimClock } from '../sim/sim-clock.ts'
 import { counterOf, hex, mkReplica } from './helpers.ts'
+import type { TestState } from './test-state.ts'
 
 /** Full-state exchange both ways (what a join push/pull does). */
-function sync(a: ReplicatedState, b: ReplicatedState) {
-  a.ae.mergeFull(cloneState(b.rep.state))
-  b.ae.mergeFull(cloneState(a.rep.state))
+function sync(a: TestState, b: TestState) {
+  a.ae.mergeFull(cloneState(b.state))
+  b.ae.mergeFull(cloneState(a.state))
 }
 const obs = (term: number, status: string, owner: string) => ({ status, since: 1, last: 2, term, owner })
 
-/** Wires `me`'s sync requests to `peers` in memory; returns the list of whom it asked. */
-function wireRequests(me: ReplicatedState, peers: Record<string, ReplicatedState>): string[] {
+/** A replica whose sync requests go to `peers` in memory (it joins them); `asked` lists whom it asked. */
+function wiredReplica(name: string, clock: SimClock, peers: Record<string, ReplicatedState>) {
   const asked: string[] = []
-  me.request = async (to, payload) => {
+  const request = async (to: string, payload: Uint8Array) => {
     asked.push(to)
-    return peers[to]!.delegate().handleUserRequest!(me.nodeName, payload)
+    return peers[to]!.delegate().handleUserRequest!(name, payload)
   }
-  return asked
+  const rs = mkReplica(name, clock, undefined, undefined, { request }).rs
+  peers[name] = rs
+  return { rs, asked }
 }
 /** Lets the in-memory request promises settle. */
 const settle = async () => {
@@ -42,18 +45,18 @@ describe('target registry (AWOR map with per-contributor entries)', () => {
     b.setContribution('b', [{ id: 't2', def: { url: 'y' } }])
     sync(a, b)
     expect([...a.targets().keys()]).toEqual(['t2'])
-    expect(hex(a.rep.state)).toBe(hex(b.rep.state))
+    expect(hex(a.state)).toBe(hex(b.state))
   })
 
   test('an unchanged file mints nothing; a changed definition replaces only that contribution', () => {
     const a = mkReplica('a').rs
     expect(a.setContribution('a', [{ id: 't1', def: { url: 'x', n: [1] } }])).toBe(1)
-    const before = a.rep.state.ctx.top(a.replicaId)
+    const before = a.state.ctx.top(a.replicaId)
     expect(a.setContribution('a', [{ id: 't1', def: { url: 'x', n: [1] } }])).toBe(0)
-    expect(a.rep.state.ctx.top(a.replicaId)).toBe(before)
+    expect(a.state.ctx.top(a.replicaId)).toBe(before)
     a.setContribution('a', [{ id: 't1', def: { url: 'z' } }])
     expect(a.target('t1')?.def).toEqual({ url: 'z' })
-    expect(a.rep.entries('r/t1').length).toBe(1)
+    expect(a.entries('r/t1').length).toBe(1)
   })
 
   test('removeTarget is cluster-wide for what it observed; a concurrent put survives (add wins)', () => {
@@ -94,7 +97,7 @@ describe('target registry (AWOR map with per-contributor entries)', () => {
     expect(a.health('t1')).toBeUndefined()
     expect(a.targets().size).toBe(0)
     // What is left of the health register is its tombstone: it outranks the observations it removed.
-    expect(a.rep.entries('h/t1').map((e) => (e.v as { o: unknown }).o)).toEqual([null])
+    expect(a.entries('h/t1').map((e) => (e.v as { o: unknown }).o)).toEqual([null])
     const b = mkReplica('b').rs
     b.putTarget('api', 't1', {})
     b.observe('t1', obs(1, 'up', 'a'))
@@ -118,7 +121,7 @@ describe('health register map', () => {
     expect(neu.health('t')?.status).toBe('down')
     // Having seen term 2, the stale owner's write is refused at the source.
     expect(old.observe('t', obs(1, 'up', 'old'))).toBe(false)
-    expect(hex(old.rep.state)).toBe(hex(neu.rep.state))
+    expect(hex(old.state)).toBe(hex(neu.state))
   })
 
   test('same term: later HLC wins, then node name breaks ties', () => {
@@ -129,12 +132,12 @@ describe('health register map', () => {
     b.observe('t', obs(1, 'down', 'b')) // same wall ms, same logical counter: 'b' > 'a'
     sync(a, b)
     expect(a.health('t')?.status).toBe('down')
-    expect(a.rep.entries('h/t').length).toBe(1) // a register: only the winner is kept
+    expect(a.entries('h/t').length).toBe(1) // a register: only the winner is kept
     clock.advance(5)
     a.observe('t', obs(1, 'up', 'a'))
     sync(a, b)
     expect(b.health('t')?.status).toBe('up')
-    expect(b.rep.entries('h/t').length).toBe(1)
+    expect(b.entries('h/t').length).toBe(1)
   })
 })
 
@@ -147,8 +150,8 @@ describe('change stream', () => {
     b.onChange((e) => seen.push(e))
     a.putTarget('api', 't1', { url: 'x' })
     a.observe('t1', obs(1, 'up', 'a'))
-    b.ae.mergeFull(cloneState(a.rep.state))
-    b.ae.mergeFull(cloneState(a.rep.state))
+    b.ae.mergeFull(cloneState(a.state))
+    b.ae.mergeFull(cloneState(a.state))
     expect(seen.map((e) => `${e.kind}:${e.id}`).sort()).toEqual(['health:t1', 'target:t1'])
     b.removeTarget('t1')
     expect(seen.slice(2).map((e) => `${e.kind}:${e.id}:${e.kind === 'target' ? e.target : e.health}`).sort()).toEqual([
@@ -167,9 +170,9 @@ describe('persistence', () => {
     const snap = a.snapshot()
     const a2 = mkReplica('a', clock).rs
     expect(a2.restore(snap)).toBe(true)
-    expect(hex(a2.rep.state)).toBe(hex(a.rep.state))
+    expect(hex(a2.state)).toBe(hex(a.state))
     a2.putTarget('api', 't2', {})
-    expect(a2.rep.entries('r/t2')[0]?.n).toBe(3)
+    expect(a2.entries('r/t2')[0]?.n).toBe(3)
     expect(a2.restore(new Uint8Array([1, 2, 3]))).toBe(false)
   })
 
@@ -184,7 +187,7 @@ describe('persistence', () => {
     const a2 = mkReplica('a', clock).rs
     a2.restore(stale)
     clock.advance(1000)
-    expect(a2.ae.mergeFull(cloneState(b.rep.state))).toBe(true)
+    expect(a2.ae.mergeFull(cloneState(b.state))).toBe(true)
     expect(a2.replicaId).not.toBe('a#1')
     expect(a2.target('t2')).toBeDefined() // the newer write of the old id came back from the peer
     a2.putTarget('api', 't3', {})
@@ -217,10 +220,9 @@ describe('gossip delegate', () => {
 
   test('push/pull: join ships full state; later only digests, then each side pulls exactly what it lacks', async () => {
     const clock = new SimClock()
-    const a = mkReplica('a', clock).rs
-    const b = mkReplica('b', clock).rs
-    const peers: Record<string, ReplicatedState> = { a, b }
-    for (const rs of [a, b]) rs.request = async (to, payload) => peers[to]!.delegate().handleUserRequest!(rs.nodeName, payload)
+    const peers: Record<string, ReplicatedState> = {}
+    const a = wiredReplica('a', clock, peers).rs
+    const b = wiredReplica('b', clock, peers).rs
     a.putTarget('api', 't1', {})
     const join = a.delegate().localState(true)
     b.delegate().mergeRemoteState('a', join, true)
@@ -233,7 +235,7 @@ describe('gossip delegate', () => {
     a.delegate().mergeRemoteState('b', sb, false)
     b.delegate().mergeRemoteState('a', sa, false)
     for (let i = 0; i < 10; i++) await Promise.resolve() // settle the in-memory request promises
-    expect(hex(a.rep.state)).toBe(hex(b.rep.state))
+    expect(hex(a.state)).toBe(hex(b.state))
     expect([...a.targets().keys()].sort()).toEqual(['t1', 't2', 't3'])
   })
 
@@ -242,8 +244,7 @@ describe('gossip delegate', () => {
     const captured: import('../../src/crdt/dot-store.ts').Delta[] = []
     const a = mkReplica('a', clock, { localBatchMs: 0 }, captured).rs
     const r = mkReplica('r', clock).rs
-    const x = mkReplica('x', clock).rs
-    const asked = wireRequests(x, { a, r, x })
+    const { rs: x, asked } = wiredReplica('x', clock, { a, r })
     a.kvPut('k1', 1)
     a.kvPut('k1', 2)
     // The relay r never saw the first delta; x gets the second one (which removes the first) from r, so it must hold it.
@@ -260,15 +261,14 @@ describe('gossip delegate', () => {
     expect(asked).toEqual(['r', 'a'])
     expect(x.ae.held.size).toBe(0)
     expect(x.kvGet('k1')).toEqual([2])
-    expect(hex(x.rep.state)).toBe(hex(a.rep.state))
+    expect(hex(x.state)).toBe(hex(a.state))
   })
 
   test('a status change grouped with a write that must wait is pulled from its origin at once', async () => {
     const clock = new SimClock()
     const a = mkReplica('a', clock).rs
     const shipped = () => a.ae.log.since(a.replicaId, 0).map((l) => l.delta) // grouped, as they go out
-    const x = mkReplica('x', clock).rs
-    const asked = wireRequests(x, { a, x })
+    const { rs: x, asked } = wiredReplica('x', clock, { a })
     const { encodeDelta } = await import('../../src/crdt/codec.ts')
     const dx = x.delegate()
     a.observe('t1', obs(1, 'healthy', 'a'))
@@ -286,15 +286,14 @@ describe('gossip delegate', () => {
     expect(asked).toContain('a')
     expect(x.health('t1')?.status).toBe('unhealthy')
     expect(x.ae.held.size).toBe(0)
-    expect(hex(x.rep.state)).toBe(hex(a.rep.state))
+    expect(hex(x.state)).toBe(hex(a.state))
   })
 
   test('a lost delta shows as a hole once a later one joins, and is pulled from its origin', async () => {
     const clock = new SimClock()
     const captured: import('../../src/crdt/dot-store.ts').Delta[] = []
     const a = mkReplica('a', clock, { localBatchMs: 0 }, captured).rs
-    const x = mkReplica('x', clock).rs
-    const asked = wireRequests(x, { a, x })
+    const { rs: x, asked } = wiredReplica('x', clock, { a })
     const { encodeDelta } = await import('../../src/crdt/codec.ts')
     const dx = x.delegate()
     a.observe('t1', obs(1, 'healthy', 'a')) // lost on the way to x
@@ -309,7 +308,7 @@ describe('gossip delegate', () => {
     expect(asked).toEqual(['r', 'a'])
     expect(x.health('t1')?.status).toBe('healthy')
     expect(x.ae.gaps().size).toBe(0)
-    expect(hex(x.rep.state)).toBe(hex(a.rep.state))
+    expect(hex(x.state)).toBe(hex(a.state))
   })
 
   test('a status change pulled in a sync reply is relayed ahead of the queue; a refresh pulled so is not', async () => {
@@ -322,11 +321,11 @@ describe('gossip delegate', () => {
     sync(a, x)
     clock.advance(10)
     a.observe('t1', { ...obs(1, 'healthy', 'a'), last: 3 }) // a refresh
-    x.ae.applyMessage('a', a.ae.syncReply(x.rep.state.ctx))
+    x.ae.applyMessage('a', a.ae.syncReply(x.state.ctx))
     expect(x.ae.queue.length).toBe(0) // pulled, not news: not relayed
     clock.advance(10)
     a.observe('t1', obs(1, 'unhealthy', 'a'))
-    const reply = a.ae.syncReply(x.rep.state.ctx)
+    const reply = a.ae.syncReply(x.state.ctx)
     expect(decodeMessage(reply, a.limits).ok && (decodeMessage(reply, a.limits) as { msg: { tag: number } }).msg.tag).toBe(Tag.SyncReplyDeltas)
     x.ae.applyMessage('a', reply)
     expect(x.health('t1')?.status).toBe('unhealthy')
@@ -366,8 +365,8 @@ describe('gossip delegate', () => {
     expect(x.health('t1')?.status).toBe('unhealthy')
     // The lost deltas still arrive later, in any order, and the states agree.
     for (const d of captured.slice(1, -1).reverse()) expect(x.ae.receiveDelta(d)).toBe('applied')
-    expect(hex(x.rep.state)).toBe(hex(a.rep.state))
-    expect(x.rep.state.ctx.exceptionCount()).toBe(0)
+    expect(hex(x.state)).toBe(hex(a.state))
+    expect(x.state.ctx.exceptionCount()).toBe(0)
   })
 
   test('a takeover over a record this replica never saw is joined at once; the late record then loses', async () => {
@@ -376,8 +375,7 @@ describe('gossip delegate', () => {
     const fromP: import('../../src/crdt/dot-store.ts').Delta[] = []
     const o = mkReplica('o', clock, { localBatchMs: 0 }, fromO).rs
     const p = mkReplica('p', clock, { localBatchMs: 0 }, fromP).rs
-    const x = mkReplica('x', clock).rs
-    const asked = wireRequests(x, { o, p, x })
+    const { rs: x, asked } = wiredReplica('x', clock, { o, p })
     const { encodeDelta } = await import('../../src/crdt/codec.ts')
     const dx = x.delegate()
     o.observe('t1', obs(1, 'healthy', 'o'))
@@ -395,7 +393,7 @@ describe('gossip delegate', () => {
     expect(asked).toEqual([]) // nothing held, nothing to pull
     expect(x.ae.receiveDelta(fromO[1]!)).toBe('applied') // the refresh turns up late: fenced out by the term
     expect(x.health('t1')?.status).toBe('unhealthy')
-    expect(hex(x.rep.state)).toBe(hex(p.rep.state))
+    expect(hex(x.state)).toBe(hex(p.state))
   })
 
   test('sync reply: deltas for what the digest lacks; full state for a new peer or past the log', () => {
@@ -403,20 +401,20 @@ describe('gossip delegate', () => {
     const a = mkReplica('a', clock, { maxLogPerOrigin: 4, localBatchMs: 0 }).rs
     const b = mkReplica('b').rs
     a.putTarget('api', 't1', {})
-    expect(a.ae.applyMessage('b', a.ae.syncReply(b.rep.state.ctx))?.tag).toBe(Tag.SyncReplyFull)
-    b.ae.mergeFull(cloneState(a.rep.state))
+    expect(a.ae.applyMessage('b', a.ae.syncReply(b.state.ctx))?.tag).toBe(Tag.SyncReplyFull)
+    b.ae.mergeFull(cloneState(a.state))
     a.putTarget('api', 't2', {})
-    const reply = a.ae.syncReply(b.rep.state.ctx)
+    const reply = a.ae.syncReply(b.state.ctx)
     const m = b.ae.applyMessage('a', reply)
     expect(m?.tag).toBe(Tag.SyncReplyDeltas)
     expect(m?.tag === Tag.SyncReplyDeltas && m.deltas.length).toBe(1)
     for (let i = 0; i < 10; i++) a.putTarget('api', `u${i}`, {})
     // Past the log: full state, but not twice within fullReplyMinIntervalMs; meanwhile what the log holds.
-    const early = b.ae.applyMessage('a', a.ae.syncReply(b.rep.state.ctx))
+    const early = b.ae.applyMessage('a', a.ae.syncReply(b.state.ctx))
     expect(early?.tag === Tag.SyncReplyDeltas && early.deltas.map((d) => d.lo)).toEqual([9, 10, 11, 12])
     clock.advance(a.limits.fullReplyMinIntervalMs)
-    expect(b.ae.applyMessage('a', a.ae.syncReply(b.rep.state.ctx))?.tag).toBe(Tag.SyncReplyFull)
-    expect(hex(a.rep.state)).toBe(hex(b.rep.state))
+    expect(b.ae.applyMessage('a', a.ae.syncReply(b.state.ctx))?.tag).toBe(Tag.SyncReplyFull)
+    expect(hex(a.state)).toBe(hex(b.state))
   })
 
   test('a partial sync never deletes a live key', () => {
@@ -428,7 +426,7 @@ describe('gossip delegate', () => {
     sync(a, b)
     a.kvRemove('gone')
     b.kvPut('mine', 2) // b has something a lacks
-    const m = b.ae.applyMessage('a', a.ae.syncReply(b.rep.state.ctx))
+    const m = b.ae.applyMessage('a', a.ae.syncReply(b.state.ctx))
     expect(m?.tag).toBe(Tag.SyncReplyDeltas)
     expect(b.kvGet('live')).toEqual([1])
     expect(b.kvGet('mine')).toEqual([2])

@@ -249,7 +249,7 @@ describe(`quick restart (SIM_SEED=${SEED})`, () => {
     await run(300)
     const view = cluster.viewFor()
     const back = simNode('n2', clock, cluster, targets, { joinSettleMs: 3000, joining: true, cluster: { ...view, knownBeforeJoin: () => true } })
-    back.rs.ae.mergeFull(parts[0]!.rs.rep.state)
+    expect(back.rs.restore(parts[0]!.rs.snapshot())).toBe(true) // another replica's state: joined as a full state
     parts[1] = back
     const restartAt = clock.monotonic()
     await run(6000)

@@ -3,12 +3,12 @@
  * (Almeida et al. 2018, "ORMap of MVRegister"). `put` replaces every value it
  * has observed for the key; concurrent puts both survive until one side
  * overwrites them; `remove` drops only what it observed (add wins). It is the
- * first test bed for the generic layer; the registry and health maps refine it.
+ * test bed for the generic layer (only tests use it); the registry and health
+ * maps refine it. Its key prefix lives in the codec, which accepts it on the wire.
  */
-import type { DeltaBuilder } from './dot-store.ts'
-import type { Replica } from './replica.ts'
-
-export const KV_PREFIX = 'k/'
+import { KV_PREFIX } from '../../src/crdt/codec.ts'
+import type { DeltaBuilder } from '../../src/crdt/dot-store.ts'
+import type { Replica } from '../../src/crdt/replica.ts'
 
 export function kvPut(rep: Replica, b: DeltaBuilder, key: string, value: unknown): void {
   b.write(KV_PREFIX + key, rep.entries(KV_PREFIX + key), { v: value })
