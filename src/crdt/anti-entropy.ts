@@ -94,7 +94,7 @@ export class AntiEntropy {
   local(d: Delta): void {
     const schedule = this.hooks.schedule
     const bytes = encodeDelta(d)
-    if (this.L.localBatchMs <= 0 || !schedule) return this.record(d, bytes, true, false)
+    if (this.L.localBatchMs <= 0 || !schedule) return this.record(d, bytes, true, false, true)
     const p = this.pending
     if (p && (p.origin !== d.origin || p.hi + 1 !== d.lo || this.pendingBytes + bytes.byteLength > this.L.maxDeltaBytes)) this.flushLocal()
     if (this.pending) {
@@ -124,13 +124,13 @@ export class AntiEntropy {
     this.pending = undefined
     this.pendingAlone = undefined
     this.pendingBytes = 0
-    this.record(d, alone ?? encodeDelta(d), true, urgent)
+    this.record(d, alone ?? encodeDelta(d), true, urgent, true)
   }
 
   /** Logs a delta for sync replies and, when `spread`, queues it to be piggybacked. */
-  private record(d: Delta, bytes: Uint8Array, spread: boolean, urgent: boolean): void {
+  private record(d: Delta, bytes: Uint8Array, spread: boolean, urgent: boolean, own = false): void {
     this.log.add(d, bytes.byteLength)
-    if (spread) this.queue.push(`${d.origin}\u0000${d.lo}`, bytes, this.transmits(), urgent)
+    if (spread) this.queue.push(`${d.origin}\u0000${d.lo}`, bytes, this.transmits(), urgent, own)
   }
 
   /** Deltas to piggyback (least-sent first) within `limitBytes`, the pending local group included. */
