@@ -11,7 +11,7 @@ import { WebhookDispatcher, type Poster } from '../alerts/webhooks.ts'
 import type { TargetsFile } from '../config/types.ts'
 import { GossipClusterStore } from '../gossip/gossip-store.ts'
 import type { HistoryStore } from '../history/history.ts'
-import type { KvStore } from '../history/kv.ts'
+import type { DurableState } from '../history/state-file.ts'
 import type { Registry } from '../metrics/registry.ts'
 import type { ClusterStore } from '../node/cluster-store.ts'
 import { HeckNode } from '../node/node.ts'
@@ -35,8 +35,8 @@ export interface AgentIO {
   post: Poster
   /** Transition and per-minute history (SQLite), with a data dir. */
   history?: HistoryStore
-  /** The data dir's key-value table (replica id, last known state), with a data dir. */
-  kv?: KvStore
+  /** What must survive a crash (replica id, snapshot, journal of acknowledged writes), with a data dir. */
+  durable?: DurableState
 }
 
 export interface Agent {
@@ -81,7 +81,7 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
       pruneEveryMs: config.pruneEveryMs,
       syncTimeoutMs: config.syncTimeoutMs,
     },
-    { clock, rng: io.rng, transport: io.transport, log, metrics, kv: io.kv },
+    { clock, rng: io.rng, transport: io.transport, log, metrics, durable: io.durable },
   )
   const alerts = new WebhookDispatcher({ clock, post: io.post, log, metrics })
   const node = new HeckNode({

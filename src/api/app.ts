@@ -17,8 +17,15 @@ export const MAX_BODY_BYTES = 64 * 1024
 
 const STATUSES = new Set(['healthy', 'unhealthy', 'unknown'])
 
-const fail = (c: Context, status: 400 | 401 | 403 | 404 | 413 | 500, error: string, detail?: unknown) =>
+const fail = (c: Context, status: 400 | 401 | 403 | 404 | 413 | 500 | 503, error: string, detail?: unknown) =>
   c.json({ error, detail: detail ?? null }, status)
+
+/**
+ * A write the store could not make as safe as a 2xx promises (SPEC.md "What a 2xx
+ * promises"): 503, saying why. It may still take effect; retrying it is safe.
+ */
+const notAcknowledged = (c: Context, e: unknown) =>
+  fail(c, 503, 'write not acknowledged', e instanceof Error ? e.message : String(e))
 
 export function createApp(deps: ApiDeps) {
   const app = new Hono()
@@ -80,14 +87,25 @@ export function createApp(deps: ApiDeps) {
       if (e instanceof ConfigError) return fail(c, 400, 'invalid target', e.problems)
       throw e
     }
-    const replaced = await deps.putTarget(target)
+    let replaced: boolean
+    try {
+      replaced = await deps.putTarget(target)
+    } catch (e) {
+      return notAcknowledged(c, e)
+    }
     return c.json({ ...meta(), target, replaced }, 201)
   })
 
   write.delete('/v1/targets/:id', async (c) => {
     const id = c.req.param('id')
     if (!ID_PATTERN.test(id)) return fail(c, 400, 'bad target id', { id })
-    if (!(await deps.deleteTarget(id))) return fail(c, 404, 'no such target', { id })
+    let removed: boolean
+    try {
+      removed = await deps.deleteTarget(id)
+    } catch (e) {
+      return notAcknowledged(c, e)
+    }
+    if (!removed) return fail(c, 404, 'no such target', { id })
     return c.body(null, 204)
   })
 

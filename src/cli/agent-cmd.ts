@@ -15,6 +15,8 @@ import { parseDuration } from '../config/duration.ts'
 import type { TargetsFile } from '../config/types.ts'
 import { transportLimits } from '../gossip/membership.ts'
 import { HistoryStore } from '../history/history.ts'
+import { StateFile } from '../history/state-file.ts'
+import { SAVED_KEYS } from '../gossip/gossip-store.ts'
 import { Registry } from '../metrics/registry.ts'
 import { startGcPacer } from '../runtime/gc.ts'
 import { fetchPoster } from '../runtime/http-post.ts'
@@ -202,6 +204,19 @@ export async function agentCommand(args: string[]): Promise<number> {
   const metrics = new Registry()
   const reloadErrors = metrics.counter('heck_config_reload_errors_total', 'Targets file reloads refused because the file was invalid')
   const history = cfg.dataDir ? await HistoryStore.open(cfg.dataDir, { clock: realClock, log, metrics }) : undefined
+  let durable: StateFile | undefined
+  try {
+    durable = cfg.dataDir ? StateFile.open(cfg.dataDir, { clock: realClock, log, metrics }) : undefined
+  } catch (e) {
+    history?.close()
+    throw e
+  }
+  // Data dirs from before state.sqlite kept the replica id and snapshot in history.sqlite.
+  if (durable && history) durable.adopt(history.kv, SAVED_KEYS)
+  const closeFiles = () => {
+    durable?.close()
+    history?.close()
+  }
   const { maxFrameBytes, serveTimeoutMs } = transportLimits(cfg.agent.profile)
   let transport: UdpTransport
   try {
@@ -214,7 +229,7 @@ export async function agentCommand(args: string[]): Promise<number> {
       onFrameDropped: (reason) => metrics.counter('heck_packets_dropped_total', DROPS_HELP).inc({ reason: `frame-${reason}` }),
     })
   } catch (e) {
-    history?.close()
+    closeFiles()
     throw e
   }
   const httpHost = cfg.http.host === '0.0.0.0' || cfg.http.host === '::' ? (cfg.advertise?.host ?? '127.0.0.1') : cfg.http.host
@@ -229,11 +244,17 @@ export async function agentCommand(args: string[]): Promise<number> {
       metrics,
       post: fetchPoster,
       history,
-      kv: history?.kv,
+      durable,
     },
   )
   agent.alerts.setHooks(initial.webhooks)
-  await agent.start() // a --join no seed answered → exit 1, with the reason
+  try {
+    await agent.start() // a --join no seed answered → exit 1, with the reason
+  } catch (e) {
+    await agent.stop()
+    durable?.close()
+    throw e
+  }
 
   let leaving: Promise<void> | undefined
   const done = Promise.withResolvers<number>()
@@ -244,6 +265,7 @@ export async function agentCommand(args: string[]): Promise<number> {
       watcher?.close()
       stopGc()
       await agent.leave(2500)
+      durable?.close()
       server.stop(true)
       clearTimeout(force)
       done.resolve(0)
@@ -256,6 +278,7 @@ export async function agentCommand(args: string[]): Promise<number> {
     server = Bun.serve({ hostname: cfg.http.host, port: cfg.http.port, fetch: (req, srv) => app.fetch(req, { server: srv }), idleTimeout: 0 })
   } catch (e) {
     await agent.leave(0)
+    durable?.close()
     throw new Error(`cannot listen on --http ${formatAddr(cfg.http.host, cfg.http.port)}: ${e instanceof Error ? e.message : String(e)}`)
   }
   // Collections follow the garbage, which the checks make: see GcPacerOptions.work.

@@ -13,9 +13,9 @@ import type { Registry } from '../metrics/registry.ts'
 import type { Clock } from '../seams/clock.ts'
 import { AntiEntropy, type DeltaResult } from './anti-entropy.ts'
 import { type ChangeEvent, ChangeStream, type HealthObservation } from './change-stream.ts'
-import { Tag, canonicalState, decodeMessage, encodeSnapshot } from './codec.ts'
+import { Tag, canonicalState, decodeMessage, encodeDelta, encodeSnapshot } from './codec.ts'
 import { type CrdtCounters, crdtMetrics } from './crdt-metrics.ts'
-import type { DeltaBuilder } from './dot-store.ts'
+import { coveredBy, type Delta, type DeltaBuilder } from './dot-store.ts'
 import { type GossipPort, type SyncRequestFn, gossipDelegate } from './gossip-delegate.ts'
 import { HEALTH_PREFIX, healthObservation, healthRemove, healthWinner, healthWrite } from './health-map.ts'
 import { Hlc } from './hlc.ts'
@@ -52,6 +52,19 @@ export interface ReplicatedStateOptions {
   request?: SyncRequestFn
   /** Told when the replica id changes (stale snapshot detected): persist the new one. */
   onReincarnate?: (replicaId: string) => void
+  /**
+   * Told each local write that must survive a crash, encoded, before the write is
+   * answered: every map's but the health register's, which the owner's next checks
+   * rebuild (journaling 10,000 checks' refreshes would cost a sync each for nothing).
+   * With a data dir it appends to the durable journal (history/state-file.ts).
+   */
+  journal?: (entry: Uint8Array) => void
+}
+
+/** True when a local delta holds a key other than a health register's (see ReplicatedStateOptions.journal). */
+function mustLast(d: Delta): boolean {
+  for (const k of d.store.keys()) if (!k.startsWith(HEALTH_PREFIX)) return true
+  return false
 }
 
 export class ReplicatedState {
@@ -211,6 +224,7 @@ export class ReplicatedState {
   protected write(fn: (b: DeltaBuilder) => unknown): boolean {
     const d = this.rep.mutate(fn)
     if (!d) return false
+    if (this.opts.journal && mustLast(d)) this.opts.journal(encodeDelta(d))
     this.ae.local(d)
     if (this.changes.emit(d.store.keys())) {
       // News ships now, ahead of the queue, and asks membership for a gossip round (news.ts).
@@ -274,6 +288,30 @@ export class ReplicatedState {
       return true
     }
     return this.ae.mergeFull(state)
+  }
+
+  /**
+   * Replays the journal after restore(): each of this replica's own writes that the
+   * snapshot does not hold is joined again and spread as if just made (same dots, same
+   * stamps: replaying twice, or a write peers already have, changes nothing). An entry of
+   * an earlier incarnation is joined as a peer's would be. Returns how many were joined.
+   */
+  replay(entries: Iterable<Uint8Array>): number {
+    let n = 0
+    for (const buf of entries) {
+      const r = decodeMessage(buf, this.limits)
+      if (!r.ok || r.msg.tag !== Tag.Delta) continue
+      const d = r.msg.delta
+      if (coveredBy(this.rep.state.ctx, d)) continue
+      if (d.origin === this.rep.self) {
+        this.ae.observeStamps(d)
+        this.rep.applyDelta(d)
+        this.ae.local(d)
+        this.changes.emit(d.store.keys())
+        n++
+      } else if (this.ae.receiveDelta(d) === 'applied') n++
+    }
+    return n
   }
 
   /**

@@ -31,8 +31,13 @@ export class GossipStateStore extends ChangeSource implements StateStore {
   private healthCache = new Map<string, HealthRecord>()
   private files = new FileContributions()
 
+  /**
+   * `durable` resolves once this node's writes so far are as safe as it promises (the
+   * journal committed, with a data dir); API writes answer after it.
+   */
   constructor(
     readonly rs: ReplicatedState,
+    private readonly durable: () => Promise<void> = () => Promise.resolve(),
     private readonly onInvalid: (id: string) => void = () => {},
   ) {
     super()
@@ -92,12 +97,15 @@ export class GossipStateStore extends ChangeSource implements StateStore {
   async putTarget(t: Target): Promise<boolean> {
     const had = this.defs.has(t.id)
     this.rs.putTarget(API_CONTRIBUTOR, t.id, t)
+    await this.durable()
     return had
   }
 
   async removeTarget(id: string): Promise<boolean> {
     if (!this.defs.has(id)) return false
-    return this.rs.removeTarget(id)
+    const removed = this.rs.removeTarget(id)
+    await this.durable()
+    return removed
   }
 
   targets(): Target[] {

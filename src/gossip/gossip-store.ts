@@ -1,14 +1,15 @@
 /**
  * The gossip ClusterStore (node/cluster-store.ts): SWIM membership (Das et al.
  * 2002, with Lifeguard) carrying the delta-CRDT replicated state (Almeida, Shoker &
- * Baquero 2018) as memberlist's Delegate. The replica id and the last known state
- * are kept in the data dir's key-value table, so a restart resumes instead of
- * starting over. Every timer (retry-join, the join deadline, pruning, saving) runs
+ * Baquero 2018) as memberlist's Delegate. With a data dir, the replica id, a
+ * snapshot and a journal of acknowledged writes since it are kept durable
+ * (history/state-file.ts), so a restart resumes instead of starting over and loses
+ * nothing it answered 2xx for. Every timer (retry-join, the join deadline, pruning, saving) runs
  * on the injected clock, so whole agents run in the simulator.
  */
 import { replicaIdFor } from '../crdt/replica-id.ts'
 import { ReplicatedState } from '../crdt/replicated-state.ts'
-import type { KvStore } from '../history/kv.ts'
+import type { DurableState } from '../history/state-file.ts'
 import type { ProfileName, SwimConfig } from '../membership/config.ts'
 import type { Registry } from '../metrics/registry.ts'
 import type { ClusterStore } from '../node/cluster-store.ts'
@@ -22,6 +23,8 @@ import { SwimClusterView } from './swim-view.ts'
 
 const REPLICA_KEY = 'crdt.replica-id'
 const STATE_KEY = 'crdt.snapshot'
+/** The keys this store keeps in DurableState.kv. */
+export const SAVED_KEYS = [REPLICA_KEY, STATE_KEY] as const
 
 export interface GossipSettings {
   name: string
@@ -40,7 +43,12 @@ export interface GossipSettings {
   retryIntervalMs: number
   /** Metadata peers see (HTTP address, version, boot). */
   meta: Record<string, string>
-  /** How often (ms) the replicated state is written to the data dir; a crash loses at most this much. Default 15000. */
+  /**
+   * How often (ms) a snapshot of the replicated state is written to the data dir, which
+   * empties the journal of acknowledged writes (a crash loses none of those either way).
+   * Longer keeps a longer journal to replay at start; shorter costs a full encode each
+   * time (a few MB at 10,000 targets). Default 15000.
+   */
   persistEveryMs?: number
   /** How often (ms) dead replicas are re-minted and folded, besides on every membership change. Default 5000. */
   pruneEveryMs?: number
@@ -55,8 +63,8 @@ export interface GossipIO {
   transport: Transport
   log: Logger
   metrics: Registry
-  /** The data dir's key-value table, when there is one. */
-  kv?: KvStore
+  /** What the data dir keeps durable (replica id, snapshot, journal), when there is one. */
+  durable?: DurableState
 }
 
 export class GossipClusterStore implements ClusterStore {
@@ -71,7 +79,8 @@ export class GossipClusterStore implements ClusterStore {
   private closed = false
 
   constructor(private readonly s: GossipSettings, private readonly io: GossipIO) {
-    const { clock, log, metrics, kv } = io
+    const { clock, log, metrics, durable } = io
+    const kv = durable?.kv
     const idStore = kv && {
       load: () => {
         const v = kv.get(REPLICA_KEY)
@@ -88,14 +97,19 @@ export class GossipClusterStore implements ClusterStore {
       metrics,
       request: (to, payload) => request(to, payload),
       onReincarnate: (id) => idStore?.save(id),
+      ...(durable ? { journal: (entry: Uint8Array) => durable.append(entry) } : {}),
     })
     const snap = kv?.get(STATE_KEY)
     if (snap) {
       const ok = this.rs.restore(snap)
       log(ok ? 'info' : 'warn', ok ? 'restored the last known cluster state' : 'ignored an unreadable saved state', { bytes: snap.byteLength })
     }
+    if (durable) {
+      const replayed = this.rs.replay(durable.entries())
+      if (replayed > 0) log('info', 'replayed acknowledged writes from the journal', { writes: replayed })
+    }
     const invalid = metrics.counter('heck_invalid_targets_total', 'Target definitions from peers refused because their shape was invalid')
-    this.state = new GossipStateStore(this.rs, (id) => {
+    this.state = new GossipStateStore(this.rs, () => durable?.durable() ?? Promise.resolve(), (id) => {
       invalid.inc()
       log('warn', 'ignored an invalid target definition from a peer', { id })
     })
@@ -128,7 +142,7 @@ export class GossipClusterStore implements ClusterStore {
     const { clock } = this.io
     this.membership.start()
     this.every(this.s.pruneEveryMs ?? 5000, () => this.prune())
-    if (this.io.kv) this.every(this.s.persistEveryMs ?? 15_000, () => this.persist())
+    if (this.io.durable) this.every(this.s.persistEveryMs ?? 15_000, () => this.persist())
     if (this.s.join.length > 0) {
       const ok = await this.membership.join(this.s.join, this.s.joinTimeoutMs)
       if (ok === 0) {
@@ -188,10 +202,10 @@ export class GossipClusterStore implements ClusterStore {
   }
 
   private persist(): void {
-    const kv = this.io.kv
-    if (!kv) return
+    const durable = this.io.durable
+    if (!durable) return
     try {
-      kv.put(STATE_KEY, this.rs.snapshot())
+      durable.checkpoint(STATE_KEY, this.rs.snapshot())
     } catch (e) {
       this.io.log('warn', 'could not save the cluster state', { error: e instanceof Error ? e.message : String(e) })
     }

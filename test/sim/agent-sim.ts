@@ -11,7 +11,7 @@ import type { AgentConfig } from '../../src/agent/config.ts'
 import { createApp } from '../../src/api/app.ts'
 import { parseTargetsText } from '../../src/config/targets-file.ts'
 import type { Target } from '../../src/config/types.ts'
-import type { KvStore } from '../../src/history/kv.ts'
+import { MemoryState } from '../../src/history/state-file.ts'
 import type { ProfileName } from '../../src/membership/config.ts'
 import { Registry } from '../../src/metrics/registry.ts'
 import type { Cancel, Clock } from '../../src/seams/clock.ts'
@@ -41,27 +41,13 @@ export interface AgentSimOptions {
   config?: Partial<AgentConfig>
 }
 
-/** An in-memory data dir's key-value table. */
-export class MemKv implements KvStore {
-  private m = new Map<string, Uint8Array>()
-  get(key: string): Uint8Array | undefined {
-    return this.m.get(key)
-  }
-  put(key: string, value: Uint8Array | string): void {
-    this.m.set(key, typeof value === 'string' ? new TextEncoder().encode(value) : value)
-  }
-  delete(key: string): void {
-    this.m.delete(key)
-  }
-}
-
 export interface SimAgent {
   name: string
   addr: string
   agent: Agent
   app: ReturnType<typeof createApp>
   metrics: Registry
-  kv: MemKv
+  durable: MemoryState
   /** False once crashed: its timers never fire again, even if the address is reused. */
   life: { alive: boolean }
   up: boolean
@@ -114,7 +100,7 @@ export class AgentSim {
     const clock = this.lifeClock(addr, life)
     const transport = this.net.transport(addr)
     const metrics = new Registry()
-    const kv = this.agents.get(name)?.kv ?? new MemKv()
+    const durable = this.agents.get(name)?.durable ?? new MemoryState()
     const webhooks: SimAgent['webhooks'] = []
     const agent = assembleAgent(
       {
@@ -141,10 +127,10 @@ export class AgentSim {
           webhooks.push({ url, body, at: this.clock.monotonic() })
           return 200
         },
-        kv,
+        durable,
       },
     )
-    const sa: SimAgent = { name, addr, agent, app: createApp(agent.api(() => {})), metrics, kv, life, up: true, webhooks }
+    const sa: SimAgent = { name, addr, agent, app: createApp(agent.api(() => {})), metrics, durable, life, up: true, webhooks }
     this.agents.set(name, sa)
     void agent.start().then(async () => {
       await agent.joined
