@@ -1,7 +1,7 @@
 /**
  * What the HTTP API needs from a node. createApp(deps) builds routes on this
  * interface alone, so tests drive it with `app.request()` and plain objects,
- * and the app never opens a socket itself (DESIGN.md "Surfaces").
+ * and the app never opens a socket itself (docs/ARCHITECTURE.md "The shape").
  */
 import type { Target } from '../config/types.ts'
 import type { Clock } from '../seams/clock.ts'

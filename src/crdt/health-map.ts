@@ -1,7 +1,7 @@
 /**
  * Health observations: a map of last-writer-wins registers, one per target id,
  * ordered by the strict total order (ownership term, HLC, writer node name) —
- * RESEARCH.md "Replicated state"; Shapiro et al. 2011's LWW-register, with the
+ * Shapiro et al. 2011's LWW-register, with the
  * term in front as a fencing token. The join of a key is the greatest value
  * either side holds, whatever the causal contexts say (this module registers
  * it with the dot store as the join rule of HEALTH_PREFIX), so a write never

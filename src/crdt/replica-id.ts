@@ -1,6 +1,6 @@
 /**
- * Replica ids that do not pile up (RESEARCH.md pitfall: "metadata grows without
- * bound when every restart mints a new replica id").
+ * Replica ids that do not pile up: causal metadata grows without bound when every
+ * restart mints a new replica id (a pitfall Akka Distributed Data and Riak met).
  *
  * A replica id is `<node name>#<incarnation>`, the incarnation being the wall
  * time (ms, base 36) when it was minted.

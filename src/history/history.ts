@@ -1,8 +1,8 @@
 /**
- * Check history in bun:sqlite under --data-dir (DESIGN.md "store/"): status
+ * Check history in bun:sqlite under --data-dir (docs/ARCHITECTURE.md "Where each mechanism lives"): status
  * transitions and per-minute aggregates per target (checks, failures, latency
  * sum), never one row per check — the row-per-check design is what sank Uptime
- * Kuma at a few hundred monitors (RESEARCH.md "Health checking"). Checks are
+ * Kuma at a few hundred monitors (Uptime Kuma #5641, #7079). Checks are
  * folded into an in-memory buffer on the check path (a Map update, no I/O) and
  * written on a Clock timer (or sooner when the buffer grows) in transactions of
  * bounded size, one per event-loop turn, so a big flush never stalls the checks.

@@ -10,8 +10,8 @@
  *   joinSettleMs, so a cold start of many nodes moves each target once, not once
  *   per join. Departures apply at once.
  * - ownership terms: a node that takes a target over writes under a term above the
- *   record it found, which fences out the former owner's late writes (RESEARCH.md,
- *   "one register per target, compared by (term, HLC, node)").
+ *   record it found, which fences out the former owner's late writes: one register
+ *   per target, compared by (term, HLC, node), the term a fencing token (Kleppmann).
  * Pure: time comes from the Clock seam.
  */
 import type { MemberState } from '../membership/math.ts'

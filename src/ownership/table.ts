@@ -1,7 +1,7 @@
 /**
  * OwnershipTable: who checks which target, in priority order, for a live member set.
  *
- * Scheme (shared/RESEARCH.md "Ownership"): every target id is jump-hashed (Lamping &
+ * Scheme (docs/ARCHITECTURE.md "Where each mechanism lives"): every target id is jump-hashed (Lamping &
  * Veach) into a fixed number of slots that never changes, so a target's slot never
  * moves. Each slot's owner list is its members ranked by rendezvous weight
  * (Thaler & Ravishankar, HRW) — a function of the member *set* alone, so:

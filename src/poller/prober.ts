@@ -1,5 +1,5 @@
 /**
- * Prober seam (DESIGN.md "Seams"): probes one target once, honouring an
+ * Prober seam (docs/ARCHITECTURE.md "Seams"): probes one target once, honouring an
  * AbortSignal for the timeout. The real HTTP/TCP prober is in src/runtime; a
  * simulated one in test/sim returns scripted results on the simulated clock.
  */

@@ -1,5 +1,5 @@
 /**
- * The check scheduler (DESIGN.md "Poller"). Each target runs on its own interval,
+ * The check scheduler (docs/ARCHITECTURE.md "The shape"). Each target runs on its own interval,
  * first checks spread uniformly over the interval (HAProxy `spread-checks`), on a
  * fixed grid: the next slot is the previous slot + interval, never completion +
  * interval, so there is no drift. A slot that comes while the target's previous

@@ -1,5 +1,5 @@
 /**
- * The real Prober (DESIGN.md "Seams"): HTTP(S) checks through Bun's fetch, TCP
+ * The real Prober (docs/ARCHITECTURE.md "Seams"): HTTP(S) checks through Bun's fetch, TCP
  * connect checks through Bun.connect (tcp-prober.ts). Both honour the scheduler's
  * AbortSignal as the timeout and never throw: every failure becomes a ProbeOutcome
  * with an error a person can act on.

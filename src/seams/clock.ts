@@ -1,5 +1,5 @@
 /**
- * Clock seam (DESIGN.md "Seams"). Protocol cores take a Clock instead of calling
+ * Clock seam (docs/ARCHITECTURE.md "Seams"). Protocol cores take a Clock instead of calling
  * Date.now / setTimeout, so a simulation can drive a thousand nodes from one
  * seeded event queue. The real implementation is src/runtime/real-clock.ts.
  */

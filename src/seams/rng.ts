@@ -1,5 +1,5 @@
 /**
- * Rng seam (DESIGN.md "Seams"): a small, fast, seeded generator (xoshiro128**,
+ * Rng seam (docs/ARCHITECTURE.md "Seams"): a small, fast, seeded generator (xoshiro128**,
  * Blackman & Vigna) with `fork(label)`, so each node and subsystem draws from its
  * own reproducible stream. Cores take an Rng instead of calling Math.random.
  */

@@ -1,5 +1,5 @@
 /**
- * Transport seam (DESIGN.md "Seams"): best-effort datagrams plus reliable
+ * Transport seam (docs/ARCHITECTURE.md "Seams"): best-effort datagrams plus reliable
  * request/response streams, addressed by "host:port" strings. The real one is
  * Bun UDP + TCP on the same port (udp-transport.ts); the simulated one lives in
  * test/sim and adds seeded delay, loss, duplication, reordering and partitions.

@@ -1,5 +1,5 @@
 /**
- * CRDT laws over random histories (DESIGN.md convention 7): join is commutative,
+ * CRDT laws over random histories (Almeida et al. 2018; docs/ARCHITECTURE.md "Testing"): join is commutative,
  * associative and idempotent; joining every delta, in any order or in any
  * causally safe delivery order through anti-entropy, equals joining full states.
  */

@@ -1,6 +1,6 @@
 /**
  * The Transport seam's contract (src/seams/transport.ts) as one suite, written once
- * and run against every implementation (DESIGN.md convention 8), as memberlist runs
+ * and run against every implementation (docs/ARCHITECTURE.md "Seams": one suite, every implementation), as memberlist runs
  * its transport tests against both NetTransport and MockNetwork: datagrams arrive
  * whole and say who sent them, a request gets its own reply, failures reject
  * (timeout, nobody listening, a failing handler, a frame over the cap) instead of
