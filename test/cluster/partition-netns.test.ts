@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Subprocess } from 'bun'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ensureBinary, eventually } from '../helpers/binary.ts'
@@ -45,7 +45,7 @@ const resetCounters = () => net.fetch(net.bridgeNs, `${FARM}/admin/reset?what=co
 function startAgent(i: number): void {
   const argv = ['ip', 'netns', 'exec', net.hosts[i - 1] as string, bin, 'agent',
     '--name', name(i), '--bind', `${net.addr(i)}:${GOSSIP_PORT}`, '--http', '127.0.0.1:8080',
-    '--profile', 'local', '--log-level', 'warn',
+    '--profile', 'local', '--log-level', 'info', '--log-format', 'json',
     ...(i === 1 ? [] : ['--retry-join', `${net.addr(1)}:${GOSSIP_PORT}`])]
   const p = Bun.spawn(argv, { stdout: 'ignore', stderr: Bun.file(join(dir, `${name(i)}.log`)), stdin: 'ignore' })
   procs.push(p)
@@ -186,6 +186,19 @@ describe.skipIf(!!why)('partition 3 + 2 in network namespaces', () => {
     })
     const convergeMs = Date.now() - healAt
     console.log(`healed: converged (all alive, same health and owners on all 5, both registrations present) after ${convergeMs} ms`)
+    // Nobody suspected (or buried) a member of its own side at the heal: targets move on suspicion.
+    const side = (i: number) => (SIDE_A.includes(i) ? 'a' : 'b')
+    const ownSide: string[] = []
+    for (const i of all) {
+      for (const line of readFileSync(join(dir, `${name(i)}.log`), 'utf8').split('\n')) {
+        if (!line.startsWith('{')) continue
+        const e = JSON.parse(line) as { ts: string; member?: string; state?: string }
+        const j = Number(e.member?.slice(1))
+        if (!e.member || Date.parse(e.ts) < healAt || j === i || side(j) !== side(i) || e.state === 'alive') continue
+        ownSide.push(`${name(i)} saw ${e.member} ${e.state} at +${Date.parse(e.ts) - healAt} ms`)
+      }
+    }
+    expect(ownSide).toEqual([])
     // One owner per target, as the farm sees it.
     await resetCounters()
     await Bun.sleep(3000)
