@@ -5,9 +5,12 @@
  * `POST /v1/targets` accept, and `asTarget` checks a definition that arrived from
  * a peer by running it through the very validation the file and the API use
  * (validateTarget), so a target is held to one set of rules wherever it came from.
+ * `publicForm` is what reads show: the file form with its secrets redacted
+ * (secrets.ts), so a client can POST back what it GETs (references and all).
  */
-import type { Target } from './types.ts'
+import type { HeaderValue, Target } from './types.ts'
 import { validateTarget } from './targets-file.ts'
+import { redact } from './secrets.ts'
 
 const UNITS: Array<[string, number]> = [
   ['h', 3_600_000],
@@ -28,7 +31,8 @@ export function toFileForm(t: Target): Record<string, unknown> {
   if (c.kind === 'http') {
     out.url = c.url
     if (c.method !== 'GET') out.method = c.method
-    if (Object.keys(c.headers).length > 0) out.headers = { ...c.headers }
+    if (Object.keys(c.headers).length > 0) out.headers = copyHeaders(c.headers)
+    if (c.secretHeaders && c.secretHeaders.length > 0) out.secret_headers = [...c.secretHeaders]
   } else out.tcp = c.host.includes(':') ? `[${c.host}]:${c.port}` : `${c.host}:${c.port}`
   out.interval = exactDuration(t.intervalMs)
   out.timeout = exactDuration(t.timeoutMs)
@@ -44,6 +48,21 @@ export function toFileForm(t: Target): Record<string, unknown> {
   }
   if (t.connection !== 'reuse') out.connection = t.connection
   return out
+}
+
+/** A copy, references included, so the answer never aliases the stored definition. */
+function copyHeaders(h: Record<string, HeaderValue>): Record<string, HeaderValue> {
+  const out: Record<string, HeaderValue> = {}
+  for (const [k, v] of Object.entries(h)) out[k] = typeof v === 'string' ? v : { ...v }
+  return out
+}
+
+/**
+ * A target as every read shows it (SPEC.md "HTTP API", "Secrets"): the targets-file
+ * form, which `POST /v1/targets` takes back, with secret values shown as "<redacted>".
+ */
+export function publicForm(t: Target): Record<string, unknown> {
+  return redact(toFileForm(t))
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)

@@ -4,9 +4,11 @@
  * the target (by id, or by position when the id itself is bad) and the field, so
  * a person can fix it without guessing. Nothing half-valid gets through.
  */
-import type { ConnectionMode, Expect, Target, TargetsFile, Webhook } from './types.ts'
+import type { ConnectionMode, Expect, HeaderValue, Target, TargetsFile, Webhook } from './types.ts'
 import { readFile } from 'node:fs/promises'
 import { parseDuration } from './duration.ts'
+import { headersField, mergeNames, PLACEHOLDER_FIX, secretHeadersField } from './header-fields.ts'
+import { REDACTED } from './secrets.ts'
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -25,7 +27,7 @@ const MAX_TARGETS = 200_000
 const MAX_INTERVAL_MS = 24 * 3_600_000
 
 const TOP_FIELDS = new Set(['defaults', 'targets', 'webhooks'])
-const DEFAULT_FIELDS = new Set(['interval', 'timeout', 'rise', 'fall', 'method', 'headers', 'expect', 'connection'])
+const DEFAULT_FIELDS = new Set(['interval', 'timeout', 'rise', 'fall', 'method', 'headers', 'secret_headers', 'expect', 'connection'])
 const TARGET_FIELDS = new Set([...DEFAULT_FIELDS, 'id', 'url', 'tcp'])
 const EXPECT_FIELDS = new Set(['status', 'body_contains', 'max_latency'])
 const WEBHOOK_FIELDS = new Set(['url', 'headers'])
@@ -68,29 +70,14 @@ function countField(p: Problems, where: string, o: Obj, field: string): number |
   return v
 }
 
-function headersField(p: Problems, where: string, v: unknown): Record<string, string> | undefined {
-  if (v === undefined) return undefined
-  if (!isObj(v)) {
-    p.add(`${where}.headers`, 'must be a map of header name to string value')
-    return undefined
-  }
-  const out: Record<string, string> = {}
-  for (const [k, val] of Object.entries(v)) {
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) p.add(`${where}.headers`, `"${k}" is not a valid header name`)
-    else if (typeof val !== 'string' && typeof val !== 'number') p.add(`${where}.headers.${k}`, 'must be a string')
-    else if (/[\r\n]/.test(String(val))) p.add(`${where}.headers.${k}`, 'must not contain line breaks')
-    else out[k] = String(val)
-  }
-  return out
-}
-
 interface Partial_ {
   intervalMs?: number
   timeoutMs?: number
   rise?: number
   fall?: number
   method?: string
-  headers?: Record<string, string>
+  headers?: Record<string, HeaderValue>
+  secretHeaders?: string[]
   expect?: Expect
   connection?: ConnectionMode
 }
@@ -111,8 +98,11 @@ function commonFields(p: Problems, where: string, o: Obj): Partial_ {
     if (!METHODS.has(m)) p.add(`${where}.method`, `must be one of ${[...METHODS].join(', ')}, got ${JSON.stringify(o.method)}`)
     else out.method = m
   }
-  const headers = headersField(p, where, o.headers)
+  const add = (w: string, msg: string) => p.add(w, msg)
+  const headers = headersField(add, where, o.headers, true)
   if (headers) out.headers = headers
+  const secret = secretHeadersField(add, where, o.secret_headers)
+  if (secret) out.secretHeaders = secret
   if (o.connection !== undefined) {
     if (o.connection !== 'reuse' && o.connection !== 'new') {
       p.add(`${where}.connection`, `must be "reuse" (keep-alive, the default) or "new" (a new connection per check), got ${JSON.stringify(o.connection)}`)
@@ -145,6 +135,14 @@ function expectField(p: Problems, where: string, v: unknown): Expect {
   const maxLatency = durationField(p, where, v, 'max_latency')
   if (maxLatency !== undefined) out.maxLatencyMs = maxLatency
   return out
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
 }
 
 function parseHostPort(s: string): { host: string; port: number } | undefined {
@@ -181,12 +179,16 @@ function targetFrom(p: Problems, where: string, raw: unknown, defaults: Partial_
     } catch {}
     if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || !u.hostname) {
       p.add(`${where}.url`, `must be an absolute http:// or https:// URL, got ${JSON.stringify(raw.url)}`)
-    } else check = { kind: 'http', url: u.href, method: m.method ?? 'GET', headers: m.headers ?? {} }
+    } else if (safeDecode(u.password) === REDACTED) p.add(`${where}.url`, `the password is ${PLACEHOLDER_FIX}`)
+    else {
+      const secret = mergeNames(defaults.secretHeaders, own.secretHeaders)
+      check = { kind: 'http', url: u.href, method: m.method ?? 'GET', headers: m.headers ?? {}, ...(secret.length > 0 ? { secretHeaders: secret } : {}) }
+    }
   } else if (raw.tcp !== undefined) {
     const hp = typeof raw.tcp === 'string' ? parseHostPort(raw.tcp) : undefined
     if (!hp) p.add(`${where}.tcp`, `must be HOST:PORT with a port from 1 to 65535, got ${JSON.stringify(raw.tcp)}`)
     else check = { kind: 'tcp', ...hp }
-    if (own.method || own.headers || own.expect) p.add(where, '"method", "headers" and "expect" apply to HTTP checks only')
+    if (own.method || own.headers || own.secretHeaders || own.expect) p.add(where, '"method", "headers", "secret_headers" and "expect" apply to HTTP checks only')
   } else p.add(where, 'needs "url" (HTTP check) or "tcp" (TCP check)')
 
   const intervalMs = m.intervalMs ?? DEFAULTS.intervalMs
@@ -269,7 +271,9 @@ function webhookFrom(p: Problems, where: string, raw: unknown): Webhook | undefi
     p.add(`${where}.url`, `must be an absolute http:// or https:// URL, got ${JSON.stringify(raw.url)}`)
     return undefined
   }
-  return { url: u.href, headers: headersField(p, where, raw.headers) ?? {} }
+  // Without references (refs: false) every value is a string.
+  const headers = (headersField((w, msg) => p.add(w, msg), where, raw.headers, false) ?? {}) as Record<string, string>
+  return { url: u.href, headers }
 }
 
 /** Validates one target given on its own (the API's POST body); defaults as in SPEC. */

@@ -7,12 +7,28 @@
 /** How a check reaches its target's server. */
 export type ConnectionMode = 'reuse' | 'new'
 
+/**
+ * A header value the checking node reads at check time, from its environment or a
+ * file (SPEC.md "Secrets"). The reference is what is replicated and shown; the value
+ * behind it never leaves the node that checks.
+ */
+export type SecretRef = { env: string } | { file: string }
+
+/** A header value as written: a literal string, or a reference to one on the checking node. */
+export type HeaderValue = string | SecretRef
+
 export interface HttpCheck {
   kind: 'http'
   url: string
   /** Upper-case HTTP method; default GET. */
   method: string
-  headers: Record<string, string>
+  headers: Record<string, HeaderValue>
+  /**
+   * Header names (as written; compared case-insensitively) whose literal values reads
+   * show as "<redacted>", besides Authorization, Cookie and Proxy-Authorization:
+   * `secret_headers` of `defaults` and of the target, merged. Absent when none.
+   */
+  secretHeaders?: string[]
 }
 
 export interface TcpCheck {
