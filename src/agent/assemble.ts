@@ -22,6 +22,7 @@ import type { Rng } from '../seams/rng.ts'
 import type { Transport } from '../seams/transport.ts'
 import { VERSION } from '../version.ts'
 import { JOIN_SETTLE_MS, type AgentConfig } from './config.ts'
+import { LiteralSecretWarnings } from './secret-warnings.ts'
 
 export interface AgentIO {
   clock: Clock
@@ -84,6 +85,7 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
     { clock, rng: io.rng, transport: io.transport, log, metrics, durable: io.durable },
   )
   const alerts = new WebhookDispatcher({ clock, post: io.post, log, metrics })
+  const literalSecrets = new LiteralSecretWarnings(log)
   const node = new HeckNode({
     name: config.name,
     clock,
@@ -127,11 +129,15 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
       node: config.name,
       version: VERSION,
       apiToken: config.apiToken,
+      apiReadToken: config.apiReadToken,
       metrics,
       clock,
       health: () => node.health(),
       target: (id) => node.target(id),
-      putTarget: (t) => node.state.putTarget(t),
+      putTarget: (t) => {
+        literalSecrets.check([t], 'API')
+        return node.state.putTarget(t)
+      },
       deleteTarget: (id) => node.state.removeTarget(id),
       members: () => node.members(),
       owners: (id) => node.owners(id),
@@ -148,6 +154,7 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
       return store.start()
     },
     applyFile(file) {
+      literalSecrets.check(file.targets, 'targets file')
       node.applyFile(file.targets)
       alerts.setHooks(file.webhooks)
     },

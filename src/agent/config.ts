@@ -31,6 +31,8 @@ export interface AgentConfig {
   retryIntervalMs: number
   /** Bearer token for write endpoints; without it, writes are loopback-only. */
   apiToken?: string
+  /** Bearer token for reads (--api-read-token); without it, reads are open. See ApiDeps.apiReadToken. */
+  apiReadToken?: string
   /** Checks in flight at once across all targets. */
   maxConcurrentChecks: number
   /**

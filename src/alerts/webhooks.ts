@@ -7,6 +7,7 @@
 import type { Status, Webhook } from '../config/types.ts'
 import type { Clock } from '../seams/clock.ts'
 import type { Logger } from '../seams/log.ts'
+import { redactUrl } from '../config/secrets.ts'
 import type { Counter, Registry } from '../metrics/registry.ts'
 
 export interface AlertEvent {
@@ -113,7 +114,7 @@ export class WebhookDispatcher {
     }
     if (d.attempt >= this.o.maxAttempts || this.stopped) {
       this.results.inc({ result: 'failed' })
-      this.opts.log('warn', 'webhook delivery failed; giving up', { url: d.hook.url, attempts: d.attempt, error: why })
+      this.opts.log('warn', 'webhook delivery failed; giving up', { url: redactUrl(d.hook.url), attempts: d.attempt, error: why })
       return
     }
     this.results.inc({ result: 'retry' })

@@ -1,15 +1,18 @@
 /**
  * The embedded HTTP API (SPEC.md "HTTP API"), built with hono. Read endpoints
  * answer from this node's copy of the replicated state; write endpoints follow
- * the token-or-loopback rule. Errors are always `{"error", "detail"}` JSON.
+ * the token-or-loopback rule, and with --api-read-token reads need a token too.
+ * Errors are always `{"error", "detail"}` JSON. A definition leaves only in its
+ * public form (target-form.ts publicForm: the targets-file form, secrets redacted).
  */
 import { Hono } from 'hono'
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import { ConfigError, ID_PATTERN, validateTarget } from '../config/targets-file.ts'
+import { publicForm } from '../config/target-form.ts'
 import type { ApiDeps } from './deps.ts'
-import { requireWriteAccess } from './auth.ts'
+import { requireReadAccess, requireWriteAccess } from './auth.ts'
 import { eventsRoute } from './sse.ts'
 
 /** Largest accepted request body: one target definition is far below this. */
@@ -50,6 +53,9 @@ export function createApp(deps: ApiDeps) {
     return c.json({ ok: true, node: deps.node, version: deps.version, ...(warnings.length > 0 ? { warnings } : {}) })
   })
 
+  // Everything below /healthz: with --api-read-token, reads (and writes) need a token.
+  app.use('*', requireReadAccess(deps))
+
   app.get('/v1/health', (c) => {
     const status = c.req.query('status')
     const owner = c.req.query('owner')
@@ -66,7 +72,7 @@ export function createApp(deps: ApiDeps) {
     const id = c.req.param('id')
     const t = deps.target(id)
     if (!t) return fail(c, 404, 'no such target', { id })
-    return c.json({ ...meta(), target: t })
+    return c.json({ ...meta(), target: { ...t, definition: publicForm(t.definition) } })
   })
 
   const write = new Hono()
@@ -93,7 +99,7 @@ export function createApp(deps: ApiDeps) {
     } catch (e) {
       return notAcknowledged(c, e)
     }
-    return c.json({ ...meta(), target, replaced }, 201)
+    return c.json({ ...meta(), target: publicForm(target), replaced }, 201)
   })
 
   write.delete('/v1/targets/:id', async (c) => {

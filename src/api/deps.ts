@@ -14,6 +14,11 @@ export interface ApiDeps {
   version: string
   /** When set, write endpoints require `Authorization: Bearer <token>`; when unset, they answer on loopback only. */
   apiToken?: string
+  /**
+   * When set (--api-read-token), every endpoint but `GET /healthz` needs `Authorization:
+   * Bearer <this or apiToken>`; the write token still grants everything. Unset: reads are open.
+   */
+  apiReadToken?: string
   metrics: Registry
   health(): TargetHealth[]
   target(id: string): TargetDetail | undefined

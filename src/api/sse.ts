@@ -12,6 +12,7 @@ import { streamSSE } from 'hono/streaming'
 import type { ApiDeps } from './deps.ts'
 import type { NodeEvent } from '../node/types.ts'
 import { SubscriberLimitError } from '../node/event-bus.ts'
+import { redact } from '../config/secrets.ts'
 
 /** Events buffered per client before the oldest are dropped. */
 const MAX_QUEUED = 10_000
@@ -97,7 +98,8 @@ export function eventsRoute(deps: ApiDeps) {
             dropped = 0
           }
           const e = queue.shift() as NodeEvent
-          await stream.writeSSE({ event: e.type, data: JSON.stringify(e) })
+          // Events carry no definitions today; any that does later is shown redacted all the same.
+          await stream.writeSSE({ event: e.type, data: JSON.stringify(redact(e)) })
         }
       } finally {
         release()

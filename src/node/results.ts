@@ -12,6 +12,7 @@ import type { ProbeOutcome } from '../poller/prober.ts'
 import { nextHealth, type HealthState } from '../poller/rise-fall.ts'
 import type { Clock } from '../seams/clock.ts'
 import type { Logger } from '../seams/log.ts'
+import { redactUrl } from '../config/secrets.ts'
 import type { Rng } from '../seams/rng.ts'
 import { RecentResults } from './recent-results.ts'
 import type { StateStore } from './state-store.ts'
@@ -120,7 +121,8 @@ export class ResultHandler {
       since,
       node: this.o.self,
       ...(error !== undefined ? { error } : {}),
-      ...(target.check.kind === 'http' ? { url: target.check.url } : {}),
+      // The alert goes to another system: the URL's password stays here.
+      ...(target.check.kind === 'http' ? { url: redactUrl(target.check.url) } : {}),
     })
     // A first verdict (from `unknown`) is routine and comes for every target at start-up:
     // 10,000 info lines at once would stall the loop, so those go to debug.

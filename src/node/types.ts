@@ -16,6 +16,7 @@ export interface TargetHealth {
 }
 
 export interface TargetDetail extends TargetHealth {
+  /** The internal form, secrets included; the API shows it as publicForm(definition) (config/target-form.ts). */
   definition: Target
   owners: string[]
   recent: CheckResult[]

@@ -81,7 +81,7 @@ describe('API', () => {
     expect((await (await f.req('/v1/health?owner=n2')).json()).targets).toHaveLength(0)
     expect((await f.req('/v1/health?status=sick')).status).toBe(400)
     const t = await (await f.req('/v1/targets/api-1')).json()
-    expect(t.target.definition.check.url).toBe('http://127.0.0.1:1/h')
+    expect(t.target.definition.url).toBe('http://127.0.0.1:1/h')
     expect(t.target.owners).toEqual(['n1'])
   })
 

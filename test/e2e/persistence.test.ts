@@ -44,7 +44,7 @@ test('registry, health and history survive a restart with --data-dir', async () 
   await eventually(() => fetch(`${api}/healthz`).then((r) => r.ok), 10_000, 'agent up again')
   // Present at once, from the saved state: no file and no peer brought it back.
   const t = ((await (await fetch(`${api}/v1/targets/kept`)).json()) as any).target
-  expect(t.definition.check.url).toBe(`${farm.url}/t/1`)
+  expect(t.definition.url).toBe(`${farm.url}/t/1`)
   expect(t.status).toBe('healthy')
   expect(t.transitions.some((x: any) => x.to === 'healthy')).toBe(true)
   p.kill('SIGTERM')

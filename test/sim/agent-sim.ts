@@ -15,7 +15,8 @@ import { MemoryState } from '../../src/history/state-file.ts'
 import type { ProfileName } from '../../src/membership/config.ts'
 import { Registry } from '../../src/metrics/registry.ts'
 import type { Cancel, Clock } from '../../src/seams/clock.ts'
-import { silentLogger } from '../../src/seams/log.ts'
+import type { Prober } from '../../src/poller/prober.ts'
+import { silentLogger, type Logger } from '../../src/seams/log.ts'
 import { SeededRng } from '../../src/seams/rng.ts'
 import { SimClock } from './sim-clock.ts'
 import { SimFarm } from './sim-farm.ts'
@@ -39,6 +40,10 @@ export interface AgentSimOptions {
   net?: Partial<NetConditions>
   /** Overrides for every agent's config. */
   config?: Partial<AgentConfig>
+  /** Every agent's logger; silent by default. */
+  log?: Logger
+  /** Wraps each agent's prober (into the SimFarm), e.g. to see what a check would send. */
+  wrapProber?: (name: string, clock: Clock, farm: Prober) => Prober
 }
 
 export interface SimAgent {
@@ -120,8 +125,8 @@ export class AgentSim {
         clock,
         rng: this.rng.fork(`${name}#${this.generation++}`),
         transport,
-        prober: this.farm.prober(name, clock),
-        log: silentLogger,
+        prober: this.opts.wrapProber ? this.opts.wrapProber(name, clock, this.farm.prober(name, clock)) : this.farm.prober(name, clock),
+        log: this.opts.log ?? silentLogger,
         metrics,
         post: async (url, _headers, body) => {
           webhooks.push({ url, body, at: this.clock.monotonic() })

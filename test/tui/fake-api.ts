@@ -86,7 +86,7 @@ export function startFakeApi(opts: FakeApiOptions = {}): FakeApi {
         const t = index.get(id)
         if (!t) return Response.json({ error: 'no such target', detail: { id } }, { status: 404 })
         const recent = Array.from({ length: 20 }, (_, i) => ({ ok: i !== 17, latency_ms: 5 + ((i * 13) % 40), status_code: 200, checked_at: Date.now() - (20 - i) * 1000, checker: t.owner }))
-        return Response.json({ node: 'node-1', target: { ...t, owners: members.map((m) => m.name), recent, transitions: transitions.get(id) ?? [], definition: { id, check: { kind: 'http', url: `http://127.0.0.1:9000/${id}`, method: 'GET' } } } })
+        return Response.json({ node: 'node-1', target: { ...t, owners: members.map((m) => m.name), recent, transitions: transitions.get(id) ?? [], definition: { id, url: `http://127.0.0.1:9000/${id}`, interval: '1s', timeout: '800ms', rise: 2, fall: 3 } } })
       }
       if (p === '/fake/flip' && req.method === 'POST') {
         flip(url.searchParams.get('id') ?? '')
