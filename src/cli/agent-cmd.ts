@@ -51,6 +51,7 @@ export const AGENT_FLAGS = {
   profile: { type: 'string' },
   encrypt: { type: 'string', multiple: true },
   'api-token': { type: 'string' },
+  'api-read-token': { type: 'string' },
   tui: { type: 'boolean' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
@@ -74,6 +75,7 @@ const AGENT_HELP = `Usage: heck agent [flags]
   --profile lan|local|wan  SWIM and gossip timing preset (default lan)
   --encrypt KEY            base64 32-byte key (heck keygen); repeat to accept old keys while rotating
   --api-token TOKEN        bearer token for write endpoints (without it, writes are loopback-only)
+  --api-read-token TOKEN   bearer token every endpoint but /healthz then needs, /metrics too (the --api-token also works)
   --max-concurrent-checks N  checks in flight at once (default 1024)
   --max-event-streams N    open GET /v1/events streams; more get 503 + Retry-After (default 256)
   --tui                    show the terminal UI in this process
@@ -102,6 +104,15 @@ function durationFlag(flag: string, v: string | undefined, dflt: number): number
   const d = parseDuration(v)
   if (typeof d !== 'number') throw new UsageError(`${flag}: ${d.error}`)
   return d
+}
+
+/** A bearer token flag: visible ASCII without spaces (RFC 6750 sends it in a header), at most 4096 characters. */
+function tokenFlag(flag: string, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined
+  if (v === '') throw new UsageError(`${flag}: empty; give the token (e.g. the output of \`heck keygen\`)`)
+  if (v.length > 4096) throw new UsageError(`${flag}: ${v.length} characters; a token has at most 4096`)
+  if (!/^[\x21-\x7e]+$/.test(v)) throw new UsageError(`${flag}: must be printable ASCII without spaces (it is sent as "Authorization: Bearer TOKEN")`)
+  return v
 }
 
 export function parseAgentArgs(args: string[]): AgentFlags | 'help' {
@@ -142,6 +153,11 @@ export function parseAgentArgs(args: string[]): AgentFlags | 'help' {
     if (!raw || raw.length !== 32) throw new UsageError('--encrypt: expected a base64 32-byte key; make one with `heck keygen`')
   }
   const http = parseAddr('--http', v.http ?? '127.0.0.1:8080')
+  const apiToken = tokenFlag('--api-token', v['api-token'])
+  const apiReadToken = tokenFlag('--api-read-token', v['api-read-token'])
+  if (apiReadToken !== undefined && apiReadToken === apiToken) {
+    throw new UsageError('--api-read-token: is the same as --api-token, so it would allow writes too; give readers a different token')
+  }
   return {
     name,
     http,
@@ -162,7 +178,8 @@ export function parseAgentArgs(args: string[]): AgentFlags | 'help' {
       retryJoin: v['retry-join'] ?? [],
       joinTimeoutMs: durationFlag('--join-timeout', v['join-timeout'], 10_000),
       retryIntervalMs: durationFlag('--retry-interval', v['retry-interval'], 5_000),
-      apiToken: v['api-token'],
+      apiToken,
+      apiReadToken,
       maxConcurrentChecks: maxChecks,
     },
   }
@@ -306,7 +323,8 @@ export async function agentCommand(args: string[]): Promise<number> {
   if (cfg.tui) {
     const { runTui } = await import('./tui-cmd.ts')
     const host = cfg.http.host === '0.0.0.0' ? '127.0.0.1' : cfg.http.host === '::' ? '::1' : cfg.http.host
-    void runTui({ baseUrl: `http://${formatAddr(host, server.port ?? cfg.http.port)}`, title: `heck agent ${cfg.name}`, ignoreSighup: true }).then((code) => {
+    const token = cfg.agent.apiReadToken ?? cfg.agent.apiToken
+    void runTui({ baseUrl: `http://${formatAddr(host, server.port ?? cfg.http.port)}`, title: `heck agent ${cfg.name}`, ignoreSighup: true, ...(token ? { token } : {}) }).then((code) => {
       if (code !== 0) process.stderr.write(`heck agent: the terminal UI could not start; logs are in ${logFile}\n`)
       shutdown('terminal UI closed')
     })

@@ -40,3 +40,18 @@ export function apiBase(addr: string | undefined): string {
   const host = a.host === '0.0.0.0' ? '127.0.0.1' : a.host === '::' ? '::1' : a.host
   return `http://${formatAddr(host, a.port)}`
 }
+
+/**
+ * The bearer token a client command sends: `--token TOKEN`, else the HECK_TOKEN
+ * environment variable (which keeps it out of `ps` and shell history), else none.
+ */
+export function clientToken(flag: string | undefined, env: Record<string, string | undefined> = process.env): string | undefined {
+  if (flag !== undefined) {
+    if (flag === '' || !/^[\x21-\x7e]+$/.test(flag)) throw new UsageError('--token: expected the agent\'s --api-read-token or --api-token (printable ASCII, no spaces)')
+    return flag
+  }
+  const v = env.HECK_TOKEN
+  if (v === undefined || v === '') return undefined
+  if (!/^[\x21-\x7e]+$/.test(v)) throw new UsageError('HECK_TOKEN: expected the agent\'s --api-read-token or --api-token (printable ASCII, no spaces)')
+  return v
+}

@@ -1,21 +1,27 @@
 /**
  * Client commands that ask a running agent over its HTTP API: `heck members`,
  * `heck status` and `heck owners`. They print a table for people or, with
- * --json, the API's own answer for scripts.
+ * --json, the API's own answer for scripts (as the API redacts it: SPEC.md
+ * "Secrets"). `--token` or HECK_TOKEN is sent as a bearer token, for agents
+ * that run with --api-read-token.
  */
-import { apiBase, parseFlags } from './args.ts'
+import { apiBase, clientToken, parseFlags } from './args.ts'
 import { ago, healthSummary, healthTable, renderTable } from './table.ts'
 import type { MemberView, TargetHealth } from '../node/types.ts'
 import { UsageError } from './errors.ts'
 
-async function getJson(base: string, path: string): Promise<Record<string, unknown>> {
+async function getJson(base: string, path: string, token: string | undefined): Promise<Record<string, unknown>> {
   let res: Response
   try {
-    res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(5000) })
+    res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(5000), headers: token ? { authorization: `Bearer ${token}` } : {} })
   } catch (e) {
     throw new Error(`cannot reach the agent at ${base} (${e instanceof Error ? e.message : String(e)}); is it running? pass --http ADDR`)
   }
   const body = (await res.json().catch(() => ({}))) as Record<string, unknown>
+  if (res.status === 401) {
+    const how = token ? 'the token was refused; check --token or HECK_TOKEN' : 'pass --token TOKEN or set HECK_TOKEN'
+    throw new Error(`${base}${path} answered 401: ${String(body.error ?? 'unauthorized')}; ${how} (the agent's --api-read-token or --api-token)`)
+  }
   if (!res.ok) throw new Error(`${base}${path} answered ${res.status}: ${String(body.error ?? res.statusText)}`)
   return body
 }
@@ -26,8 +32,8 @@ const footer = (body: Record<string, unknown>, now: number) => {
 }
 
 export async function membersCommand(args: string[]): Promise<number> {
-  const { values } = parseFlags('members', args, { http: { type: 'string' }, json: { type: 'boolean' } })
-  const body = await getJson(apiBase(values.http), '/v1/members')
+  const { values } = parseFlags('members', args, { http: { type: 'string' }, json: { type: 'boolean' }, token: { type: 'string' } })
+  const body = await getJson(apiBase(values.http), '/v1/members', clientToken(values.token))
   if (values.json) {
     console.log(JSON.stringify(body, null, 2))
     return 0
@@ -44,8 +50,9 @@ export async function statusCommand(args: string[]): Promise<number> {
     http: { type: 'string' },
     json: { type: 'boolean' },
     unhealthy: { type: 'boolean' },
+    token: { type: 'string' },
   })
-  const body = await getJson(apiBase(values.http), values.unhealthy ? '/v1/health?status=unhealthy' : '/v1/health')
+  const body = await getJson(apiBase(values.http), values.unhealthy ? '/v1/health?status=unhealthy' : '/v1/health', clientToken(values.token))
   if (values.json) {
     console.log(JSON.stringify(body, null, 2))
     return 0
@@ -58,10 +65,10 @@ export async function statusCommand(args: string[]): Promise<number> {
 }
 
 export async function ownersCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags('owners', args, { http: { type: 'string' }, json: { type: 'boolean' } }, true)
+  const { values, positionals } = parseFlags('owners', args, { http: { type: 'string' }, json: { type: 'boolean' }, token: { type: 'string' } }, true)
   const id = positionals[0]
-  if (!id || positionals.length > 1) throw new UsageError('usage: heck owners TARGET_ID [--http ADDR]')
-  const body = await getJson(apiBase(values.http), `/v1/ownership?target=${encodeURIComponent(id)}`)
+  if (!id || positionals.length > 1) throw new UsageError('usage: heck owners TARGET_ID [--http ADDR] [--token TOKEN]')
+  const body = await getJson(apiBase(values.http), `/v1/ownership?target=${encodeURIComponent(id)}`, clientToken(values.token))
   if (values.json) {
     console.log(JSON.stringify(body, null, 2))
     return 0

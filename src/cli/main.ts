@@ -12,17 +12,18 @@ Usage: heck <command> [flags]
 
 Commands:
   agent       run one node (see 'heck agent --help')
-  members     list the membership as one node sees it       [--http ADDR] [--json]
-  status      print the health of every target                [--http ADDR] [--unhealthy] [--json]
-  owners ID   print a target's owners in priority order       [--http ADDR]
+  members     list the membership as one node sees it       [--http ADDR] [--json] [--token T]
+  status      print the health of every target                [--http ADDR] [--unhealthy] [--json] [--token T]
+  owners ID   print a target's owners in priority order       [--http ADDR] [--token T]
   ownership   compute ownership offline                       --members a,b,c --targets FILE [--replicas K] [--json]
-  tui         open the terminal UI on a running agent         [--http ADDR]
+  tui         open the terminal UI on a running agent         [--http ADDR] [--token T]
   demo        start a local cluster plus a target farm        [--nodes N] [--targets T]
   farm        serve simulated health endpoints                [--port P] [--count N] [--flap RATE]
   keygen      print a new base64 key for --encrypt
   version     print the version
 
-ADDR defaults to 127.0.0.1:8080. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+ADDR defaults to 127.0.0.1:8080. --token (or HECK_TOKEN) is for agents run with --api-read-token.
+Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
 Full contract: SPEC.md.
 `
 

@@ -5,7 +5,7 @@
  */
 import { realClock } from '../runtime/real-clock.ts'
 import type { DemoControls } from '../tui/app.ts'
-import { apiBase, parseFlags } from './args.ts'
+import { apiBase, clientToken, parseFlags } from './args.ts'
 import { EXIT_USAGE } from './errors.ts'
 
 export type { DemoControls }
@@ -21,23 +21,27 @@ export interface RunTuiOptions {
   title?: string
   /** Set by `heck agent --tui`: SIGHUP reloads the targets file there, so it must not close the UI. */
   ignoreSighup?: boolean
+  /** Bearer token for an agent with --api-read-token (`--token`, HECK_TOKEN). */
+  token?: string
 }
 
-const TUI_HELP = `Usage: heck tui [--http ADDR]
+const TUI_HELP = `Usage: heck tui [--http ADDR] [--token TOKEN]
 
   --http HOST:PORT   the agent's HTTP API (default 127.0.0.1:8080)
+  --token TOKEN      bearer token for an agent run with --api-read-token (default: $HECK_TOKEN)
 
 Keys: arrows or j/k move, Enter detail, Tab members/targets, / filter,
 u unhealthy only, s sort, ? help, q quit. NO_COLOR=1 turns colour off.
 `
 
 export async function tuiCommand(args: string[]): Promise<number> {
-  const { values } = parseFlags('tui', args, { http: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const)
+  const { values } = parseFlags('tui', args, { http: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const)
   if (values.help) {
     process.stdout.write(TUI_HELP)
     return 0
   }
-  return runTui({ baseUrl: apiBase(values.http) })
+  const token = clientToken(values.token)
+  return runTui({ baseUrl: apiBase(values.http), ...(token ? { token } : {}) })
 }
 
 /** Opens the UI; resolves with the exit code when the person quits (0), 1 after a crash, or 2 when stdout is not a terminal (or TERM=dumb). */
@@ -57,5 +61,5 @@ export async function runTui(opts: RunTuiOptions): Promise<number> {
   const { runApp } = await import('../tui/app.ts')
   // HECK_TUI_TRACE=FILE: frame timings written on exit, for bench/tui.ts.
   const tracePath = process.env.HECK_TUI_TRACE || undefined
-  return runApp({ baseUrl: opts.baseUrl.replace(/\/$/, ''), clock: realClock, noColor, ...(tracePath ? { tracePath } : {}), ...(opts.demo ? { demo: opts.demo } : {}), ...(opts.title ? { title: opts.title } : {}), ...(opts.ignoreSighup ? { ignoreSighup: true } : {}), ...(opts.fallbackUrls ? { fallbackUrls: opts.fallbackUrls } : {}) })
+  return runApp({ baseUrl: opts.baseUrl.replace(/\/$/, ''), clock: realClock, noColor, ...(tracePath ? { tracePath } : {}), ...(opts.demo ? { demo: opts.demo } : {}), ...(opts.title ? { title: opts.title } : {}), ...(opts.ignoreSighup ? { ignoreSighup: true } : {}), ...(opts.fallbackUrls ? { fallbackUrls: opts.fallbackUrls } : {}), ...(opts.token ? { token: opts.token } : {}) })
 }

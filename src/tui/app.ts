@@ -27,6 +27,8 @@ export interface AppOptions {
   baseUrl: string
   /** Agents to switch to when baseUrl stops answering. */
   fallbackUrls?: string[]
+  /** See ClientOptions.token. */
+  token?: string
   clock: Clock
   demo?: DemoControls
   title?: string
@@ -75,7 +77,7 @@ export function runApp(opts: AppOptions): Promise<number> {
     const footer = box({})
     const help = box({ border: { type: 'line' }, label: ' help ', top: 'center', left: 'center', width: 76, height: 20, hidden: true })
 
-    const client = new TuiClient({ baseUrl: opts.baseUrl, clock: opts.clock, onChange: () => schedule(false), ...(opts.fallbackUrls ? { fallbackUrls: opts.fallbackUrls } : {}), ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}) })
+    const client = new TuiClient({ baseUrl: opts.baseUrl, clock: opts.clock, onChange: () => schedule(false), ...(opts.fallbackUrls ? { fallbackUrls: opts.fallbackUrls } : {}), ...(opts.token ? { token: opts.token } : {}), ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}) })
 
     // While the screen is up, anything written to stderr (the in-process agent's log, for
     // `heck agent --tui` and `heck demo`) goes to the event log instead of tearing the screen.

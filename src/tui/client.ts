@@ -25,6 +25,8 @@ export interface ClientOptions {
   fallbackUrls?: string[]
   /** Per-request timeout (ms). Default 3000. */
   requestTimeoutMs?: number
+  /** Bearer token sent with every request (`--token`, HECK_TOKEN): the agent's --api-read-token or --api-token. */
+  token?: string
   fetch?: typeof fetch
   /** Jitter for waits after a 503; seeded from the clock when absent (decorrelates clients; no real randomness here). */
   rng?: Rng
@@ -63,6 +65,7 @@ export class TuiClient {
   private readonly detailMs: number
   private readonly timeoutMs: number
   private readonly rng: Rng
+  private readonly auth: Record<string, string>
 
   constructor(private readonly opts: ClientOptions) {
     this.urls = [opts.baseUrl, ...(opts.fallbackUrls ?? [])].map((u) => u.replace(/\/$/, ''))
@@ -73,6 +76,7 @@ export class TuiClient {
     this.detailMs = opts.detailIntervalMs ?? 1000
     this.timeoutMs = opts.requestTimeoutMs ?? 3000
     this.rng = opts.rng ?? new SeededRng(opts.clock.now() >>> 0)
+    this.auth = opts.token ? { authorization: `Bearer ${opts.token}` } : {}
   }
 
   start(): void {
@@ -128,7 +132,7 @@ export class TuiClient {
   }
 
   private async get(path: string): Promise<Response> {
-    return this.fetch(`${this.state.source}${path}`, { signal: AbortSignal.timeout(this.timeoutMs) })
+    return this.fetch(`${this.state.source}${path}`, { signal: AbortSignal.timeout(this.timeoutMs), headers: this.auth })
   }
 
   private async poll(): Promise<void> {
@@ -137,6 +141,7 @@ export class TuiClient {
     const now = this.opts.clock.now()
     try {
       if (health.status === 'rejected') throw health.reason
+      if (health.value.status === 401) throw new Error(`GET /v1/health answered 401: the agent needs a token to read; pass --token TOKEN or set HECK_TOKEN`)
       if (!health.value.ok) throw new Error(`GET /v1/health answered ${health.value.status}`)
       const h = parseHealth(await health.value.json())
       s.node = h.node ?? s.node
@@ -232,7 +237,7 @@ export class TuiClient {
       this.sseAbort = ac
       let waitMs = this.backoffMs
       try {
-        const res = await this.fetch(`${this.state.source}/v1/events`, { signal: ac.signal, headers: { accept: 'text/event-stream' } })
+        const res = await this.fetch(`${this.state.source}/v1/events`, { signal: ac.signal, headers: { accept: 'text/event-stream', ...this.auth } })
         if (res.status === 503) {
           const after = retryAfterMs(res.headers.get('retry-after'), this.opts.clock.now()) ?? 0
           waitMs = Math.round(Math.max(after, this.backoffMs) * (1 + RETRY_JITTER * this.rng.next()))
