@@ -15,6 +15,7 @@ import type { DurableState } from '../history/state-file.ts'
 import type { Registry } from '../metrics/registry.ts'
 import type { ClusterStore } from '../node/cluster-store.ts'
 import { HeckNode } from '../node/node.ts'
+import type { AskPeer } from '../node/story.ts'
 import type { Prober } from '../poller/prober.ts'
 import type { Clock } from '../seams/clock.ts'
 import type { Logger } from '../seams/log.ts'
@@ -34,6 +35,8 @@ export interface AgentIO {
   metrics: Registry
   /** Delivers webhook alerts. */
   post: Poster
+  /** Asks a member for its part of a target's story; without it, answers are this node's own. */
+  askPeer?: AskPeer
   /** Transition and per-minute history (SQLite), with a data dir. */
   history?: HistoryStore
   /** What must survive a crash (replica id, snapshot, journal of acknowledged writes), with a data dir. */
@@ -102,6 +105,7 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
     joining,
     lastResultRefreshMs: config.lastResultRefreshMs,
     checkCoalesceMaxMs: config.checkCoalesceMaxMs,
+    askPeer: io.askPeer,
   })
   const warnings =
     config.keys.length === 0
@@ -134,6 +138,8 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
       clock,
       health: () => node.health(),
       target: (id) => node.target(id),
+      story: (id) => node.story(id),
+      part: (id) => node.part(id),
       putTarget: (t) => {
         literalSecrets.check([t], 'API')
         return node.state.putTarget(t)

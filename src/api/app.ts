@@ -68,11 +68,19 @@ export function createApp(deps: ApiDeps) {
     return c.json({ ...meta(), targets })
   })
 
-  app.get('/v1/targets/:id', (c) => {
+  app.get('/v1/targets/:id', async (c) => {
     const id = c.req.param('id')
-    const t = deps.target(id)
+    // ?local=1: this node's own view only, without asking the other members.
+    const t = deps.story && c.req.query('local') !== '1' ? await deps.story(id) : deps.target(id)
     if (!t) return fail(c, 404, 'no such target', { id })
     return c.json({ ...meta(), target: { ...t, definition: publicForm(t.definition) } })
+  })
+
+  app.get('/v1/targets/:id/part', (c) => {
+    const id = c.req.param('id')
+    const p = deps.part?.(id)
+    if (!p) return fail(c, 404, 'no such target', { id })
+    return c.json(p)
   })
 
   const write = new Hono()

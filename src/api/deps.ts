@@ -6,6 +6,7 @@
 import type { Target } from '../config/types.ts'
 import type { Clock } from '../seams/clock.ts'
 import type { Registry } from '../metrics/registry.ts'
+import type { HistoryPart } from '../node/story.ts'
 import type { MemberView, NodeEvent, TargetDetail, TargetHealth } from '../node/types.ts'
 
 export interface ApiDeps {
@@ -22,6 +23,10 @@ export interface ApiDeps {
   metrics: Registry
   health(): TargetHealth[]
   target(id: string): TargetDetail | undefined
+  /** The whole story of a target, from every member that checked it (node/story.ts); `target` when absent. */
+  story?(id: string): Promise<TargetDetail | undefined>
+  /** This node's own part of a target's story, for a peer's `story` (GET /v1/targets/:id/part). */
+  part?(id: string): HistoryPart | undefined
   /** Adds or replaces a target cluster-wide; resolves true when it replaced one. */
   putTarget(t: Target): Promise<boolean>
   /** Removes a target cluster-wide; false when there was none. */

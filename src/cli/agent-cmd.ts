@@ -20,6 +20,7 @@ import { SAVED_KEYS } from '../gossip/gossip-store.ts'
 import { Registry } from '../metrics/registry.ts'
 import { startGcPacer } from '../runtime/gc.ts'
 import { fetchPoster } from '../runtime/http-post.ts'
+import { httpAskPeer } from '../runtime/peer-ask.ts'
 import { createProber } from '../runtime/http-prober.ts'
 import { createLogger } from '../runtime/logger.ts'
 import { randomRng } from '../runtime/random-rng.ts'
@@ -31,6 +32,13 @@ import { formatAddr, intFlag, parseAddr, parseFlags } from './args.ts'
 import { DEFAULT_MAX_EVENT_STREAMS } from '../api/sse.ts'
 import { MAX_SUBSCRIBERS } from '../node/event-bus.ts'
 import { UsageError } from './errors.ts'
+
+/**
+ * How long (ms) `GET /v1/targets/:id` waits for each member's part of the story before
+ * answering without it (partial). Longer tolerates slower members; shorter answers
+ * sooner when one is down (SWIM has not declared it dead yet).
+ */
+const PEER_TIMEOUT_MS = 800
 
 const DROPS_HELP = 'Membership packets and messages dropped, by reason.'
 
@@ -260,6 +268,8 @@ export async function agentCommand(args: string[]): Promise<number> {
       log,
       metrics,
       post: fetchPoster,
+      // Peers are asked with this node's own token: a cluster shares its tokens.
+      askPeer: httpAskPeer({ token: cfg.agent.apiReadToken ?? cfg.agent.apiToken, timeoutMs: PEER_TIMEOUT_MS }),
       history,
       durable,
     },

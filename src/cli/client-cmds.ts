@@ -1,13 +1,13 @@
 /**
  * Client commands that ask a running agent over its HTTP API: `heck members`,
- * `heck status` and `heck owners`. They print a table for people or, with
+ * `heck status`, `heck owners` and `heck history`. They print a table for people or, with
  * --json, the API's own answer for scripts (as the API redacts it: SPEC.md
  * "Secrets"). `--token` or HECK_TOKEN is sent as a bearer token, for agents
  * that run with --api-read-token.
  */
 import { apiBase, clientToken, parseFlags } from './args.ts'
 import { ago, healthSummary, healthTable, renderTable } from './table.ts'
-import type { MemberView, TargetHealth } from '../node/types.ts'
+import type { MemberView, TargetDetail, TargetHealth } from '../node/types.ts'
 import { UsageError } from './errors.ts'
 
 async function getJson(base: string, path: string, token: string | undefined): Promise<Record<string, unknown>> {
@@ -76,5 +76,32 @@ export async function ownersCommand(args: string[]): Promise<number> {
   const owners = (body.owners ?? []) as string[]
   console.log(renderTable(['PRIORITY', 'NODE'], owners.map((o, i) => [String(i + 1), o])))
   console.log(footer(body, Date.now()))
+  return 0
+}
+
+const pct = (r: number | null | undefined) => (r === null || r === undefined ? '-' : `${(r * 100).toFixed(r === 1 ? 0 : 2)}%`)
+
+/** `heck history ID`: a target's whole story, from whichever node is asked (GET /v1/targets/:id). */
+export async function historyCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags('history', args, { http: { type: 'string' }, json: { type: 'boolean' }, token: { type: 'string' } }, true)
+  const id = positionals[0]
+  if (!id || positionals.length > 1) throw new UsageError('usage: heck history TARGET_ID [--http ADDR] [--json] [--token TOKEN]')
+  const body = await getJson(apiBase(values.http), `/v1/targets/${encodeURIComponent(id)}`, clientToken(values.token))
+  if (values.json) {
+    console.log(JSON.stringify(body, null, 2))
+    return 0
+  }
+  const now = Date.now()
+  const t = body.target as TargetDetail
+  console.log(`${t.id}: ${t.status} since ${ago(t.since, now)}, checked by ${t.owner ?? '-'} (owners ${t.owners.join(', ')})`)
+  console.log(`uptime: 1h ${pct(t.uptime?.h1)}  24h ${pct(t.uptime?.h24)}  7d ${pct(t.uptime?.d7)}${t.uptime ? '' : '  (no history: agents run without --data-dir)'}`)
+  console.log('\nstate changes (newest first):')
+  console.log(t.transitions.length === 0 ? '  none recorded' : renderTable(['WHEN', 'FROM', 'TO'], t.transitions.map((x) => [ago(x.at, now), x.from, x.to])))
+  console.log('\nrecent results (newest last):')
+  const recent = t.recent.slice(-10)
+  console.log(recent.length === 0 ? '  none' : renderTable(['WHEN', 'RESULT', 'LATENCY', 'CHECKER', 'ERROR'], recent.map((r) => [ago(r.checked_at, now), r.ok ? 'ok' : 'FAIL', `${r.latency_ms} ms`, r.checker, r.error ?? ''])))
+  if (t.partial) console.log(`\npartial answer:\n${(t.partial_reasons ?? []).map((r) => `  - ${r}`).join('\n')}`)
+  if (t.history === 'unavailable') console.log(`\nhistory unavailable on ${String(body.node)}: ${t.history_error ?? ''}`)
+  console.log(footer(body, now))
   return 0
 }

@@ -15,6 +15,7 @@ Commands:
   members     list the membership as one node sees it       [--http ADDR] [--json] [--token T]
   status      print the health of every target                [--http ADDR] [--unhealthy] [--json] [--token T]
   owners ID   print a target's owners in priority order       [--http ADDR] [--token T]
+  history ID  a target's state changes, uptime and recent results, from any node [--http ADDR] [--json] [--token T]
   ownership   compute ownership offline                       --members a,b,c --targets FILE [--replicas K] [--json]
   tui         open the terminal UI on a running agent         [--http ADDR] [--token T]
   demo        start a local cluster plus a target farm        [--nodes N] [--targets T]
@@ -39,6 +40,7 @@ const commands: Record<string, () => Promise<Command>> = {
   members: async () => (await import('./client-cmds.ts')).membersCommand,
   status: async () => (await import('./client-cmds.ts')).statusCommand,
   owners: async () => (await import('./client-cmds.ts')).ownersCommand,
+  history: async () => (await import('./client-cmds.ts')).historyCommand,
   ownership: async () => (await import('./ownership-cmd.ts')).ownershipCommand,
   tui: async () => (await import('./tui-cmd.ts')).tuiCommand,
   demo: async () => (await import('./demo-cmd.ts')).demoCommand,

@@ -63,6 +63,22 @@ export interface Aggregate {
   latencySumMs: number
 }
 
+/** Checks and failures in one uptime window. */
+export interface Counts {
+  checks: number
+  failures: number
+}
+
+/** Counts for the three uptime windows. */
+export interface WindowCounts {
+  h1: Counts
+  h24: Counts
+  d7: Counts
+}
+
+/** Share of successful checks in `c`; null without checks. */
+export const ratioOf = (c: Counts): number | null => (c.checks > 0 ? (c.checks - c.failures) / c.checks : null)
+
 /** Share of successful checks; null where there were no checks in the window. */
 export interface Uptime {
   h1: number | null
@@ -194,9 +210,19 @@ export class HistoryStore {
    * at the top of the hour: up to one hour longer than named. Throws HistoryUnavailableError.
    */
   uptime(targetId: string): Uptime {
+    const w = this.windowCounts(targetId)
+    return { h1: ratioOf(w.h1), h24: ratioOf(w.h24), d7: ratioOf(w.d7) }
+  }
+
+  /**
+   * Checks and failures this node recorded for a target over the uptime windows, so that
+   * counts from several nodes (each recorded what it checked) add up to one answer.
+   * Throws HistoryUnavailableError.
+   */
+  windowCounts(targetId: string): WindowCounts {
     const now = this.clock.now()
     const pending = this.buffered(targetId)
-    const ratio = (windowMs: number): number | null => {
+    const count = (windowMs: number): Counts => {
       const from = now - windowMs
       const minuteFrom = Math.floor(from / MINUTE_MS) * MINUTE_MS
       // Minutes older than the retention are in hours: walk only the minutes that can exist.
@@ -209,10 +235,9 @@ export class HistoryStore {
         checks += a.checks
         failures += a.failures
       }
-      if (!checks) return null
-      return (checks - failures) / checks
+      return { checks, failures }
     }
-    return { h1: ratio(HOUR_MS), h24: ratio(DAY_MS), d7: ratio(7 * DAY_MS) }
+    return { h1: count(HOUR_MS), h24: count(DAY_MS), d7: count(7 * DAY_MS) }
   }
 
   /** The last `n` transitions of a target, newest first. Throws HistoryUnavailableError. */

@@ -22,6 +22,7 @@ import { OwnerAssignment, takeoverTerm } from '../ownership/assignment.ts'
 import { SoloCluster, type ClusterView } from './cluster-view.ts'
 import type { AlertEvent } from '../alerts/webhooks.ts'
 import { ResultHandler } from './results.ts'
+import { STORY_TRANSITIONS, tellStory, type AskPeer, type HistoryPart } from './story.ts'
 
 export interface NodeOptions {
   name: string
@@ -38,6 +39,8 @@ export interface NodeOptions {
   maxConcurrentChecks?: number
   /** See ResultOptions.lastResultRefreshMs (results.ts). Default 300000. */
   lastResultRefreshMs?: number
+  /** Asks a member for its part of a target's story (GET /v1/targets/:id/part); without it, answers are this node's own. */
+  askPeer?: AskPeer
   /** Membership as this node sees it; a cluster of one when absent. */
   cluster?: ClusterView
   /** Sends webhook alerts for status changes this node observes as the owner. */
@@ -89,7 +92,10 @@ export class HeckNode {
   private unsubscribe: () => void
   private unsubscribeCluster: () => void
 
+  private readonly askPeer?: AskPeer
+
   constructor(opts: NodeOptions) {
+    this.askPeer = opts.askPeer
     this.name = opts.name
     this.clock = opts.clock
     this.history = opts.history
@@ -291,11 +297,34 @@ export class HeckNode {
     }
   }
 
+  /** This node's own part of a target's story: what it checked itself (story.ts). */
+  part(id: string): HistoryPart | undefined {
+    if (!this.state.target(id)) return undefined
+    const own: HistoryPart = { node: this.name, recent: this.results.recent.get(id), transitions: [] }
+    if (!this.history) return own
+    try {
+      return { ...own, transitions: this.history.recentTransitions(id, STORY_TRANSITIONS), counts: this.history.windowCounts(id) }
+    } catch (e) {
+      return { ...own, error: e instanceof Error ? e.message : String(e) }
+    }
+  }
+
+  /**
+   * A target's whole story, from whichever members checked it (story.ts): the same answer
+   * from any node. Without `askPeer` (a cluster of one, tests) it is this node's own.
+   */
+  async story(id: string): Promise<TargetDetail | undefined> {
+    const local = this.target(id)
+    const own = this.part(id)
+    if (!local || !own || !this.askPeer) return local
+    return tellStory(local, own, this.members(), this.name, this.askPeer)
+  }
+
   /** A target's stored history; a history that cannot answer (damaged file, full disk) is said so, never thrown. */
   private historyOf(id: string): Pick<TargetDetail, 'transitions' | 'uptime' | 'history' | 'history_error'> {
     if (!this.history) return { transitions: [] }
     try {
-      return { transitions: this.history.recentTransitions(id, 20), uptime: this.history.uptime(id) }
+      return { transitions: this.history.recentTransitions(id, STORY_TRANSITIONS), uptime: this.history.uptime(id) }
     } catch (e) {
       return { transitions: [], history: 'unavailable', history_error: e instanceof Error ? e.message : String(e) }
     }

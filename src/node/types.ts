@@ -25,6 +25,9 @@ export interface TargetDetail extends TargetHealth {
   /** Present when --data-dir is set but its history could not be read for this answer; `history_error` says why. */
   history?: 'unavailable'
   history_error?: string
+  /** Some part of the story is missing (a member did not answer, a history could not be read); the reasons say which. */
+  partial?: true
+  partial_reasons?: string[]
 }
 
 // One definition of member states, membership's: the views pass them on as SWIM reports them.

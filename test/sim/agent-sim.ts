@@ -11,7 +11,10 @@ import type { AgentConfig } from '../../src/agent/config.ts'
 import { createApp } from '../../src/api/app.ts'
 import { parseTargetsText } from '../../src/config/targets-file.ts'
 import type { Target } from '../../src/config/types.ts'
+import { Database } from 'bun:sqlite'
+import { HistoryStore } from '../../src/history/history.ts'
 import { MemoryState } from '../../src/history/state-file.ts'
+import { asHistoryPart, type HistoryPart } from '../../src/node/story.ts'
 import type { ProfileName } from '../../src/membership/config.ts'
 import { Registry } from '../../src/metrics/registry.ts'
 import type { Cancel, Clock } from '../../src/seams/clock.ts'
@@ -44,6 +47,8 @@ export interface AgentSimOptions {
   log?: Logger
   /** Wraps each agent's prober (into the SimFarm), e.g. to see what a check would send. */
   wrapProber?: (name: string, clock: Clock, farm: Prober) => Prober
+  /** Give every agent a history (an in-memory SQLite database that survives its restarts), as --data-dir does. */
+  history?: boolean
 }
 
 export interface SimAgent {
@@ -127,6 +132,8 @@ export class AgentSim {
         transport,
         prober: this.opts.wrapProber ? this.opts.wrapProber(name, clock, this.farm.prober(name, clock)) : this.farm.prober(name, clock),
         log: this.opts.log ?? silentLogger,
+        askPeer: (m, id) => this.askPeer(name, m.name, id),
+        ...(this.opts.history ? { history: new HistoryStore(this.historyDb(name), { clock }) } : {}),
         metrics,
         post: async (url, _headers, body) => {
           webhooks.push({ url, body, at: this.clock.monotonic() })
@@ -142,6 +149,24 @@ export class AgentSim {
       if (life.alive && this.names.indexOf(name) < (this.opts.fileHolders ?? 3)) agent.applyFile({ targets: this.targets, webhooks: [] })
     })
     return sa
+  }
+
+  private readonly dbs = new Map<string, Database>()
+
+  /** An agent's history database: in memory, kept across its restarts. */
+  private historyDb(name: string): Database {
+    let db = this.dbs.get(name)
+    if (!db) this.dbs.set(name, (db = new Database(':memory:')))
+    return db
+  }
+
+  /** A member's part of a target's story, over the simulated network: nothing from a crashed or cut-off agent. */
+  private async askPeer(from: string, to: string, id: string): Promise<HistoryPart> {
+    const peer = this.agents.get(to)
+    if (!peer?.up || !this.net.canReach(this.addrOf(from), this.addrOf(to))) throw new Error(`unreachable at ${to}`)
+    const res = await peer.app.request(`/v1/targets/${id}/part`, { headers: { authorization: `Bearer ${SIM_TOKEN}` } })
+    if (!res.ok) throw new Error(`answered HTTP ${res.status}`)
+    return asHistoryPart(await res.json(), to)
   }
 
   /** Starts n0, then the others at random times within joinSpreadMs, each joining through n0. */

@@ -10,7 +10,8 @@
  * every scenario (a soak).
  */
 import { describe, expect, test } from 'bun:test'
-import { AgentSim, type AgentSimOptions } from './agent-sim.ts'
+import type { TargetDetail } from '../../src/node/types.ts'
+import { AgentSim, SIM_TOKEN, type AgentSimOptions } from './agent-sim.ts'
 
 const BASE_SEED = Number(process.env.SIM_SEED ?? 7)
 const SEEDS = Array.from({ length: Number(process.env.SIM_SEEDS ?? 1) }, (_, i) => BASE_SEED + i)
@@ -193,6 +194,43 @@ describe.each(SEEDS)('whole agents in the simulator (SIM_SEED=%d)', (seed) => {
     const gap = sim.worstGap(at - sim.intervalMs, sim.now())
     f.check('no gap above detection + one interval under loss', gap.ms <= detected + sim.intervalMs + SLACK_MS || [`${gap.id} ${gap.ms.toFixed(0)} ms`])
     await quiesce(sim, f, 'under loss')
+    f.done()
+  }, 120_000)
+
+  test('any node tells a target\'s whole story: transitions and uptime across an owner\'s crash and return, recent results from the checker', async () => {
+    const f = new Findings(seed)
+    const sim = await settledSim({ seed, agents: 4, targets: 20, history: true }, f)
+    const ask = async (via: string, id: string) =>
+      ((await (await sim.get(via).app.request(`/v1/targets/${id}`, { headers: { authorization: `Bearer ${SIM_TOKEN}` } })).json()) as { target: TargetDetail }).target
+    const id = 't3'
+    const a = sim.get('n0').agent.node.checker(id) as string
+    sim.farm.down.add(id)
+    f.check(`${id} unhealthy everywhere`, (await sim.runUntil(() => sim.live().every((x) => x.agent.node.health().find((h) => h.id === id)?.status === 'unhealthy'), 20_000)) >= 0)
+    // History is written every 10 s (HistoryOptions.flushIntervalMs): a kill -9 loses at most that.
+    await sim.run(11_000)
+    sim.crash(a)
+    await untilAllSeeGone(sim, a)
+    const b = sim.live()[0]!.agent.node.checker(id) as string
+    f.check('another agent took it over', b !== a || [b])
+    sim.farm.down.delete(id)
+    f.check(`${id} healthy again under ${b}`, (await sim.runUntil(() => sim.live().every((x) => x.agent.node.health().find((h) => h.id === id)?.status === 'healthy'), 20_000)) >= 0)
+    sim.restart(a)
+    f.check(`${a} back as its checker`, (await sim.runUntil(() => sim.live().every((x) => x.agent.node.checker(id) === a), 30_000)) >= 0)
+    await sim.run(3000)
+    const answers = await Promise.all(sim.live().map((x) => ask(x.name, id)))
+    const changes = (t: TargetDetail) => t.transitions.map((x) => `${x.from}>${x.to}`)
+    for (const t of answers) {
+      f.check(`the story has the change ${a} saw and the one ${b} saw`, ['unhealthy>healthy', 'healthy>unhealthy', 'unknown>healthy'].every((c) => changes(t).includes(c)) || changes(t))
+      f.check('recent results are the checker\'s', t.recent.length > 0 && t.recent.every((r) => r.checker === a) || [JSON.stringify(t.recent.slice(0, 2))])
+      f.check('nothing is partial', t.partial === undefined || t.partial_reasons!)
+    }
+    const same = new Set(answers.map((t) => JSON.stringify([t.transitions, t.uptime, t.recent.at(-1)])))
+    f.check('every agent gives the same story', same.size === 1 || [...same])
+    // With the other checker gone, the answer says what is missing instead of hanging.
+    const third = sim.live().find((x) => x.name !== a && x.name !== b)!.name
+    sim.crash(b)
+    const t = await ask(third, id)
+    f.check(`partial, naming ${b}`, (t.partial === true && (t.partial_reasons ?? []).some((r) => r.startsWith(`${b}:`))) || [JSON.stringify(t.partial_reasons)])
     f.done()
   }, 120_000)
 

@@ -126,6 +126,11 @@ export class SimNetwork {
     ep.lagUntil = this.clock.monotonic() + forMs
   }
 
+  /** True when a packet from `from` would reach `to` now (both up, no cut between them). */
+  canReach(from: Addr, to: Addr): boolean {
+    return this.reachable(from, to) !== undefined
+  }
+
   private reachable(from: Addr, to: Addr): Endpoint | undefined {
     const src = this.endpoints.get(from)
     const dst = this.endpoints.get(to)
