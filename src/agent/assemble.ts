@@ -62,6 +62,8 @@ export interface Agent {
   leave(timeoutMs: number): Promise<void>
   /** Stops at once without a word to peers (a crash, or a start that failed). */
   stop(): Promise<void>
+  /** New gossip keys, the first the primary (a keyring file reloaded on SIGHUP); throws when the store has none to replace. */
+  rekey(keys: string[]): void
 }
 
 export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
@@ -166,5 +168,9 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
     },
     leave: (timeoutMs) => stopAll(timeoutMs),
     stop: () => stopAll(undefined),
+    rekey(keys) {
+      if (!(store instanceof GossipClusterStore)) throw new Error(`the ${store.kind} store has no gossip keys`)
+      store.membership.rekey(keys)
+    },
   }
 }

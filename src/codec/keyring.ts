@@ -65,7 +65,7 @@ function bootKey(b: Uint8Array, at: number): string {
 }
 
 export class Keyring {
-  private readonly keys: Uint8Array[]
+  private keys: Uint8Array[]
   private readonly nonce = new Uint8Array(NONCE_BYTES)
   private number: number
 
@@ -81,6 +81,18 @@ export class Keyring {
 
   static fromBase64(keys: string[], opts?: KeyringOptions): Keyring {
     return new Keyring(keys.map(parseKey), opts)
+  }
+
+  /**
+   * Swaps the key set in place (rotation: a keyring file edited, then SIGHUP); `keys[0]`
+   * encrypts from the next packet on. The nonce sequence carries on, so no nonce is ever
+   * used twice under a key, whichever keys the old and new sets share.
+   */
+  replaceKeys(keys: string[]): void {
+    const parsed = keys.map(parseKey)
+    if (parsed.length === 0) throw new Error('keyring needs at least one key')
+    for (const k of parsed) if (k.length !== 32) throw new Error('AES-256 keys are 32 bytes')
+    this.keys = parsed
   }
 
   /** This keyring's current boot id, as receivers key it. */

@@ -110,9 +110,21 @@ export class SwimMembership {
     })
     this.node.onChange((m, prev) => opts.log('info', `member ${m.name} ${prev ?? 'new'} -> ${m.state}`, { member: m.name, addr: m.addr, state: m.state, prev }))
     this.encrypted = !!keyring
+    this.keyring = keyring
   }
 
   private readonly encrypted: boolean
+  private readonly keyring?: Keyring
+
+  /**
+   * New gossip keys (rotation), the first the primary. Encryption cannot be switched on
+   * or off while running: every peer would drop this node's packets, or it theirs.
+   */
+  rekey(keys: string[]): void {
+    if (!this.keyring) throw new Error('gossip runs without encryption; restart the agent with keys to turn it on')
+    this.keyring.replaceKeys(keys)
+    this.opts.log('info', 'gossip keys replaced', { keys: keys.length })
+  }
 
   /** The advertised address. */
   get addr(): string {

@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 import { SwimCodec } from '../../src/codec/swim-envelope.ts'
 import { MsgTag, type Msg } from '../../src/codec/swim-messages.ts'
-import { parseAgentArgs } from '../../src/cli/agent-cmd.ts'
+import { parseAgentArgs } from '../../src/cli/agent-flags.ts'
 import { ensureBinary, eventually, freePort } from '../helpers/binary.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'heck-strangers-'))
