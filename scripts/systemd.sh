@@ -60,6 +60,9 @@ ExecStart=$BIN agent --config /etc/heck/agent.yaml
 ExecReload=/bin/kill -HUP \$MAINPID
 Restart=on-failure
 RestartSec=2s
+# Exit 2 is a configuration error (a bad setting, a data dir it cannot write): restarting
+# would only repeat it, so systemd leaves the unit failed until the operator fixes it.
+RestartPreventExitStatus=2
 # heck leaves the cluster on SIGTERM and exits within 5 s.
 TimeoutStopSec=10s
 # /var/lib/heck, owned by the service user: history.sqlite and state.sqlite.

@@ -26,6 +26,7 @@ import { realClock } from '../runtime/real-clock.ts'
 import { UdpTransport } from '../runtime/udp-transport.ts'
 import { VERSION } from '../version.ts'
 import { formatAddr } from './args.ts'
+import { UsageError } from './errors.ts'
 import { AGENT_HELP, parseAgentArgs } from './agent-flags.ts'
 import { parseKeyring, readSecretFile } from './agent-settings.ts'
 
@@ -83,7 +84,9 @@ export async function agentCommand(args: string[]): Promise<number> {
     durable = cfg.dataDir ? StateFile.open(cfg.dataDir, { clock: realClock, log, metrics }) : undefined
   } catch (e) {
     history?.close()
-    throw e
+    // A data dir that cannot hold state.sqlite (not writable, not a directory, a full disk)
+    // is the operator's to fix: exit 2, which the systemd unit does not restart in a loop.
+    throw new UsageError(e instanceof Error ? e.message : String(e))
   }
   // Data dirs from before state.sqlite kept the replica id and snapshot in history.sqlite.
   if (durable && history) durable.adopt(history.kv, SAVED_KEYS)

@@ -139,3 +139,32 @@ test('garbage in the middle of history.sqlite while running: GET /v1/targets/ID 
   expect(existsSync(aside)).toBe(true)
   expect(statSync(aside).size).toBeGreaterThanOrEqual(size)
 }, 60_000)
+
+test('a data dir the agent cannot use exits 2 with the dir and the fix (a config error, which the systemd unit does not restart)', async () => {
+  const bin = await ensureBinary()
+  const run = (dataDir: string, user?: string) => {
+    const args = [bin, 'agent', '--data-dir', dataDir, '--http', '127.0.0.1:0', '--bind', `127.0.0.1:${freePort()}`]
+    const p = Bun.spawnSync(user ? ['runuser', '-u', user, '--', ...args] : args, { timeout: 15_000 })
+    return { code: p.exitCode, err: p.stderr.toString() }
+  }
+  const file = join(root, 'a-file')
+  writeFileSync(file, 'not a directory')
+  const r = run(file)
+  expect(r.code).toBe(2)
+  expect(r.err).toContain(`heck agent: --data-dir ${file} is not a directory`)
+  expect(r.err).toContain('point --data-dir at a directory')
+  // Not writable: only a user other than root feels the permissions.
+  if (process.getuid?.() === 0 && Bun.which('runuser')) {
+    const ro = join(root, 'read-only')
+    mkdirSync(ro, { mode: 0o555 })
+    Bun.spawnSync(['chmod', '755', root])
+    const w = run(ro, 'nobody')
+    expect(w.code).toBe(2)
+    expect(w.err).toContain(`--data-dir ${ro} is not writable`)
+    expect(w.err).toContain('make it writable by the user running heck')
+  } else {
+    console.warn('SKIP the read-only data dir case: it needs root and runuser to run the agent as another user')
+  }
+  const unit = readFileSync(join(import.meta.dir, '../../scripts/systemd.sh'), 'utf8')
+  expect(unit).toContain('RestartPreventExitStatus=2')
+}, 60_000)
