@@ -14,6 +14,7 @@ import { publicForm } from '../config/target-form.ts'
 import type { ApiDeps } from './deps.ts'
 import { requireReadAccess, requireWriteAccess } from './auth.ts'
 import { eventsRoute } from './sse.ts'
+import { pageQuery, paginate } from './paging.ts'
 
 /** Largest accepted request body: one target definition is far below this. */
 export const MAX_BODY_BYTES = 64 * 1024
@@ -62,10 +63,13 @@ export function createApp(deps: ApiDeps) {
     if (status !== undefined && !STATUSES.has(status)) {
       return fail(c, 400, 'bad status filter', { status, allowed: [...STATUSES] })
     }
+    const page = pageQuery(c.req.query('limit'), c.req.query('after'))
+    if (typeof page === 'string') return fail(c, 400, page, { limit: c.req.query('limit'), after: c.req.query('after') })
     let targets = deps.health()
     if (status) targets = targets.filter((t) => t.status === status)
     if (owner) targets = targets.filter((t) => t.owner === owner)
-    return c.json({ ...meta(), targets })
+    if (!page) return c.json({ ...meta(), targets })
+    return c.json({ ...meta(), ...paginate(targets, page) })
   })
 
   app.get('/v1/targets/:id', async (c) => {

@@ -45,6 +45,27 @@ export async function membersCommand(args: string[]): Promise<number> {
   return 0
 }
 
+/** Page size for `heck status`: the answer for 100,000 targets comes in 20 bounded requests. */
+const STATUS_PAGE = 5000
+
+/**
+ * Every target's health, a page at a time (SPEC.md "GET /v1/health" paging); the first
+ * page's meta (node, data age) is kept. An agent from before paging answers everything at
+ * once, without `next`, which ends the loop the same way.
+ */
+export async function allHealth(base: string, filter: string, token: string | undefined, pageSize = STATUS_PAGE): Promise<Record<string, unknown>> {
+  const first = await getJson(base, `/v1/health?${filter}limit=${pageSize}`, token)
+  const targets = [...((first.targets ?? []) as TargetHealth[])]
+  let next = first.next as string | undefined
+  for (let pages = 1; next !== undefined && pages < 1000; pages++) {
+    const page = await getJson(base, `/v1/health?${filter}limit=${pageSize}&after=${encodeURIComponent(next)}`, token)
+    targets.push(...((page.targets ?? []) as TargetHealth[]))
+    next = page.next as string | undefined
+  }
+  const { next: _n, total: _t, ...meta } = first
+  return { ...meta, targets }
+}
+
 export async function statusCommand(args: string[]): Promise<number> {
   const { values } = parseFlags('status', args, {
     http: { type: 'string' },
@@ -52,7 +73,7 @@ export async function statusCommand(args: string[]): Promise<number> {
     unhealthy: { type: 'boolean' },
     token: { type: 'string' },
   })
-  const body = await getJson(apiBase(values.http), values.unhealthy ? '/v1/health?status=unhealthy' : '/v1/health', clientToken(values.token))
+  const body = await allHealth(apiBase(values.http), values.unhealthy ? 'status=unhealthy&' : '', clientToken(values.token))
   if (values.json) {
     console.log(JSON.stringify(body, null, 2))
     return 0
