@@ -8,7 +8,9 @@
  */
 import type { ApiDeps } from '../api/deps.ts'
 import { WebhookDispatcher, type Poster } from '../alerts/webhooks.ts'
-import type { TargetsFile } from '../config/types.ts'
+import type { SecretRef, Target, TargetsFile } from '../config/types.ts'
+import type { ForwardPush } from '../node/push-router.ts'
+import { timingSafeEqual } from 'node:crypto'
 import { GossipClusterStore } from '../gossip/gossip-store.ts'
 import type { HistoryStore } from '../history/history.ts'
 import type { DurableState } from '../history/state-file.ts'
@@ -37,6 +39,10 @@ export interface AgentIO {
   post: Poster
   /** Asks a member for its part of a target's story; without it, answers are this node's own. */
   askPeer?: AskPeer
+  /** Hands a push heartbeat to another member; without it, pushes stay on the node that got them. */
+  forwardPush?: ForwardPush
+  /** Reads `{env}` / `{file}` references on this node (a push target's token). */
+  secrets?: { resolve(ref: SecretRef): { ok: true; value: string } | { ok: false; error: string } | Promise<{ ok: true; value: string } | { ok: false; error: string }> }
   /** Transition and per-minute history (SQLite), with a data dir. */
   history?: HistoryStore
   /** What must survive a crash (replica id, snapshot, journal of acknowledged writes), with a data dir. */
@@ -108,7 +114,20 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
     lastResultRefreshMs: config.lastResultRefreshMs,
     checkCoalesceMaxMs: config.checkCoalesceMaxMs,
     askPeer: io.askPeer,
+    forwardPush: io.forwardPush,
   })
+  const pushTokenMatches = async (t: Target, given: string): Promise<boolean> => {
+    if (t.check.kind !== 'push' || t.check.token === undefined) return false
+    let want = t.check.token
+    if (typeof want !== 'string') {
+      const r = await io.secrets?.resolve(want)
+      if (!r?.ok) return false
+      want = r.value
+    }
+    const a = Buffer.from(given)
+    const b = Buffer.from(want)
+    return a.length === b.length && timingSafeEqual(a, b)
+  }
   const warnings =
     config.keys.length === 0
       ? [
@@ -147,6 +166,8 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
         return node.state.putTarget(t)
       },
       deleteTarget: (id) => node.state.removeTarget(id),
+      push: (id, beat, o) => node.push(id, beat, o.forwarded),
+      pushTokenMatches,
       members: () => node.members(),
       owners: (id) => node.owners(id),
       ownershipMap: () => node.ownershipMap(),

@@ -15,6 +15,7 @@ import type { ApiDeps } from './deps.ts'
 import { requireReadAccess, requireWriteAccess } from './auth.ts'
 import { eventsRoute } from './sse.ts'
 import { pageQuery, paginate } from './paging.ts'
+import { pushRoutes } from './push.ts'
 
 /** Largest accepted request body: one target definition is far below this. */
 export const MAX_BODY_BYTES = 64 * 1024
@@ -53,6 +54,9 @@ export function createApp(deps: ApiDeps) {
     const warnings = deps.warnings?.() ?? []
     return c.json({ ok: true, node: deps.node, version: deps.version, ...(warnings.length > 0 ? { warnings } : {}) })
   })
+
+  // Pushes carry their own token rule (push.ts), so they come before the read-token rule.
+  pushRoutes(app, deps)
 
   // Everything below /healthz: with --api-read-token, reads (and writes) need a token.
   app.use('*', requireReadAccess(deps))

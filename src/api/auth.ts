@@ -15,14 +15,14 @@ export function isLoopback(addr: string | undefined): boolean {
   return addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.')
 }
 
-function tokenMatches(given: string, want: string): boolean {
+export function tokenMatches(given: string, want: string): boolean {
   const a = Buffer.from(given)
   const b = Buffer.from(want)
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
 /** The bearer token a request carries, or undefined. */
-function bearer(header: string | undefined): string | undefined {
+export function bearer(header: string | undefined): string | undefined {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '')
   return m ? (m[1] as string) : undefined
 }

@@ -4,6 +4,7 @@
  * and the app never opens a socket itself (docs/ARCHITECTURE.md "The shape").
  */
 import type { Target } from '../config/types.ts'
+import type { Heartbeat } from '../node/push-ledger.ts'
 import type { Clock } from '../seams/clock.ts'
 import type { Registry } from '../metrics/registry.ts'
 import type { HistoryPart } from '../node/story.ts'
@@ -49,6 +50,13 @@ export interface ApiDeps {
   leave(): void
   /** Conditions an operator should fix (e.g. unauthenticated gossip), listed by GET /healthz; the agent still runs. */
   warnings?(): string[]
+  /**
+   * Hands a push heartbeat to the target's owners (node/push-router.ts); resolves with the
+   * member that took it. `forwarded`: another member sent it (keep it, do not pass it on).
+   */
+  push?(id: string, beat: Heartbeat, o: { forwarded: boolean; bearer?: string }): Promise<string>
+  /** Whether `given` is the target's push token (a reference is read on this node). */
+  pushTokenMatches?(t: Target, given: string): Promise<boolean>
   /** Wall time for data ages and timers for SSE keep-alives; a SimClock in tests. */
   clock: Clock
 }

@@ -19,6 +19,8 @@ import { Registry } from '../metrics/registry.ts'
 import { startGcPacer } from '../runtime/gc.ts'
 import { fetchPoster } from '../runtime/http-post.ts'
 import { httpAskPeer } from '../runtime/peer-ask.ts'
+import { httpForwardPush } from '../runtime/push-forward.ts'
+import { SecretValues } from '../runtime/secret-values.ts'
 import { createProber } from '../runtime/http-prober.ts'
 import { createLogger } from '../runtime/logger.ts'
 import { randomRng } from '../runtime/random-rng.ts'
@@ -122,6 +124,9 @@ export async function agentCommand(args: string[]): Promise<number> {
       post: fetchPoster,
       // Peers are asked with this node's own token: a cluster shares its tokens.
       askPeer: httpAskPeer({ token: cfg.agent.apiReadToken ?? cfg.agent.apiToken, timeoutMs: PEER_TIMEOUT_MS }),
+      // A push goes on under the write rule, so with this node's write token (or, without one, loopback).
+      forwardPush: httpForwardPush({ token: cfg.agent.apiToken ?? cfg.agent.apiReadToken, timeoutMs: PEER_TIMEOUT_MS }),
+      secrets: new SecretValues({ nodeName: cfg.name, clock: realClock }),
       history,
       durable,
     },

@@ -7,7 +7,7 @@
 import type { HeaderValue } from './types.ts'
 import { REDACTED } from './secrets.ts'
 
-type Add = (where: string, msg: string) => void
+export type Add = (where: string, msg: string) => void
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 
@@ -18,7 +18,7 @@ const FORMS = 'a string, {env: NAME} or {file: /absolute/path}'
 /** Said to whoever sends the placeholder back: it stands for a value heck will not show. */
 export const PLACEHOLDER_FIX = `"${REDACTED}" is what reads show in place of a secret; send the value itself or a reference ({env: NAME} or {file: /absolute/path}) instead`
 
-function reference(add: Add, where: string, v: Obj): HeaderValue | undefined {
+export function reference(add: Add, where: string, v: Obj): HeaderValue | undefined {
   const keys = Object.keys(v)
   if (keys.length !== 1 || (keys[0] !== 'env' && keys[0] !== 'file')) {
     add(where, `must be ${FORMS}, got ${JSON.stringify(v)}`)

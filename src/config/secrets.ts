@@ -64,6 +64,8 @@ function redactHeaders(v: unknown, owner: Obj): unknown {
 const FIELD_RULES: Record<string, (v: unknown, owner: Obj) => unknown> = {
   url: (v) => (typeof v === 'string' ? redactUrl(v) : v),
   headers: redactHeaders,
+  // A push target's token (literal; a reference stays as it is).
+  push: (v) => (isObj(v) && typeof v.token === 'string' ? { ...v, token: REDACTED } : redact(v)),
 }
 
 /**
@@ -88,6 +90,7 @@ export function redact<T>(v: T): T {
  */
 export function literalSecrets(t: Target): string[] {
   const c = t.check
+  if (c.kind === 'push') return typeof c.token === 'string' ? ['push token'] : []
   if (c.kind !== 'http') return []
   const out: string[] = []
   for (const [k, v] of Object.entries(c.headers)) if (typeof v === 'string' && isSecretHeader(k, c.secretHeaders)) out.push(`header ${k}`)

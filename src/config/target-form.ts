@@ -28,6 +28,10 @@ export function exactDuration(ms: number): string {
 export function toFileForm(t: Target): Record<string, unknown> {
   const out: Record<string, unknown> = { id: t.id }
   const c = t.check
+  if (c.kind === 'push') {
+    out.push = { grace: exactDuration(c.graceMs), ...(c.token !== undefined ? { token: typeof c.token === 'string' ? c.token : { ...c.token } } : {}) }
+    return out
+  }
   if (c.kind === 'http') {
     out.url = c.url
     if (c.method !== 'GET') out.method = c.method

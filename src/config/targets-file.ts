@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { parseDuration } from './duration.ts'
 import { headersField, mergeNames, PLACEHOLDER_FIX, secretHeadersField } from './header-fields.ts'
 import { REDACTED } from './secrets.ts'
+import { POLL_FIELDS, PUSH_EVAL_MS, pushField } from './push-field.ts'
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -28,7 +29,7 @@ const MAX_INTERVAL_MS = 24 * 3_600_000
 
 const TOP_FIELDS = new Set(['defaults', 'targets', 'webhooks'])
 const DEFAULT_FIELDS = new Set(['interval', 'timeout', 'rise', 'fall', 'method', 'headers', 'secret_headers', 'expect', 'connection'])
-const TARGET_FIELDS = new Set([...DEFAULT_FIELDS, 'id', 'url', 'tcp'])
+const TARGET_FIELDS = new Set([...DEFAULT_FIELDS, 'id', 'url', 'tcp', 'push'])
 const EXPECT_FIELDS = new Set(['status', 'body_contains', 'max_latency'])
 const WEBHOOK_FIELDS = new Set(['url', 'headers'])
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
@@ -170,6 +171,16 @@ function targetFrom(p: Problems, where: string, raw: unknown, defaults: Partial_
   const own = commonFields(p, where, raw)
   const m = { ...defaults, ...own }
 
+  if (raw.push !== undefined) {
+    if (raw.url !== undefined || raw.tcp !== undefined) p.add(where, 'set one of "url" (HTTP check), "tcp" (TCP check) or "push" (heartbeats), not several')
+    for (const f of POLL_FIELDS) {
+      if (raw[f] !== undefined) p.add(`${where}.${f}`, 'push targets are not polled: remove it ("push.grace" is the deadline)')
+    }
+    const push = pushField((w, msg) => p.add(w, msg), where, raw.push)
+    if (p.list.length > before || !push) return undefined
+    // Evaluated every PUSH_EVAL_MS by the owner, with thresholds of 1: see push-field.ts.
+    return { id: raw.id as string, check: push, intervalMs: PUSH_EVAL_MS, timeoutMs: PUSH_EVAL_MS / 2, rise: 1, fall: 1, expect: { status: [] }, connection: 'reuse' }
+  }
   let check: Target['check'] | undefined
   if (raw.url !== undefined && raw.tcp !== undefined) p.add(where, 'set either "url" (HTTP check) or "tcp" (TCP check), not both')
   else if (raw.url !== undefined) {
@@ -189,7 +200,7 @@ function targetFrom(p: Problems, where: string, raw: unknown, defaults: Partial_
     if (!hp) p.add(`${where}.tcp`, `must be HOST:PORT with a port from 1 to 65535, got ${JSON.stringify(raw.tcp)}`)
     else check = { kind: 'tcp', ...hp }
     if (own.method || own.headers || own.secretHeaders || own.expect) p.add(where, '"method", "headers", "secret_headers" and "expect" apply to HTTP checks only')
-  } else p.add(where, 'needs "url" (HTTP check) or "tcp" (TCP check)')
+  } else p.add(where, 'needs "url" (HTTP check), "tcp" (TCP check) or "push" (heartbeats)')
 
   const intervalMs = m.intervalMs ?? DEFAULTS.intervalMs
   const timeoutMs = m.timeoutMs ?? Math.min(DEFAULTS.timeoutMs, Math.floor(intervalMs * 0.8))

@@ -37,6 +37,18 @@ export interface TcpCheck {
   port: number
 }
 
+/**
+ * A dead man's switch (SPEC.md "Push heartbeats"): not polled; jobs report with
+ * `POST /v1/push/:id` to any node, and the target's owner judges the deadline.
+ */
+export interface PushCheck {
+  kind: 'push'
+  /** Unhealthy when no push arrived within this long (ms) of the last one. */
+  graceMs: number
+  /** A token that allows pushes to this target and nothing else, besides the API's write rule. */
+  token?: HeaderValue
+}
+
 export interface Expect {
   /** Accepted status codes; empty means any 2xx. */
   status: number[]
@@ -47,7 +59,7 @@ export interface Expect {
 export interface Target {
   /** Unique; [A-Za-z0-9._-], 1-128 chars. */
   id: string
-  check: HttpCheck | TcpCheck
+  check: HttpCheck | TcpCheck | PushCheck
   intervalMs: number
   /** Always below intervalMs. */
   timeoutMs: number
@@ -82,4 +94,6 @@ export interface CheckResult {
   checked_at: number
   /** Name of the node that ran the check. */
   checker: string
+  /** Push targets: when the newest heartbeat the checker knew of arrived (epoch ms). */
+  pushed_at?: number
 }

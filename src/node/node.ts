@@ -23,6 +23,8 @@ import { SoloCluster, type ClusterView } from './cluster-view.ts'
 import type { AlertEvent } from '../alerts/webhooks.ts'
 import { ResultHandler } from './results.ts'
 import { STORY_TRANSITIONS, tellStory, type AskPeer, type HistoryPart } from './story.ts'
+import { PushLedger, type Heartbeat } from './push-ledger.ts'
+import { PushRouter, type ForwardPush } from './push-router.ts'
 
 export interface NodeOptions {
   name: string
@@ -41,6 +43,8 @@ export interface NodeOptions {
   lastResultRefreshMs?: number
   /** Asks a member for its part of a target's story (GET /v1/targets/:id/part); without it, answers are this node's own. */
   askPeer?: AskPeer
+  /** Hands a push heartbeat to another member (push-router.ts); without it, pushes stay on this node. */
+  forwardPush?: ForwardPush
   /** Membership as this node sees it; a cluster of one when absent. */
   cluster?: ClusterView
   /** Sends webhook alerts for status changes this node observes as the owner. */
@@ -70,6 +74,13 @@ export interface NodeOptions {
  */
 const REGISTRY_BATCH_MS = 50
 
+/**
+ * The shortest time (ms) between two immediate judgements of one push target on a
+ * push (the scheduled one runs every second anyway). Lower shows a heartbeat sooner
+ * during bursts; higher writes less to the shared state.
+ */
+const PUSH_JUDGE_MS = 250
+
 export class HeckNode {
   readonly name: string
   readonly bus = new EventBus()
@@ -93,6 +104,9 @@ export class HeckNode {
   private unsubscribeCluster: () => void
 
   private readonly askPeer?: AskPeer
+  private readonly pushes = new PushLedger()
+  private readonly pushJudgedAt = new Map<string, number>()
+  private readonly pushRouter: PushRouter
 
   constructor(opts: NodeOptions) {
     this.askPeer = opts.askPeer
@@ -129,16 +143,28 @@ export class HeckNode {
     this.scheduler = new Scheduler({
       clock: opts.clock,
       rng: opts.rng.fork('scheduler'),
-      prober: opts.prober,
+      // Push targets are judged here from the heartbeats; the rest go out to the prober.
+      prober: { probe: (t, signal) => (t.check.kind === 'push' ? Promise.resolve(this.judgePush(t)) : opts.prober.probe(t, signal)) },
       metrics: opts.metrics,
       maxConcurrent: opts.maxConcurrentChecks ?? 1024,
       coalesceMaxMs: opts.checkCoalesceMaxMs ?? 100,
-      onResult: (t, o) => this.results.handle(t, o),
+      onResult: (t, o) => {
+        if (!o.pending) this.results.handle(t, o)
+      },
+    })
+    this.pushRouter = new PushRouter({
+      self: opts.name,
+      owners: (id) => this.owners(id),
+      members: () => this.members(),
+      ledger: this.pushes,
+      forward: opts.forwardPush,
     })
     this.unsubscribe = this.state.onChange((c) => {
       if (c.kind === 'target') {
         if (c.action === 'removed') {
           this.results.forget(c.id)
+          this.pushes.forget(c.id)
+          this.pushJudgedAt.delete(c.id)
           this.assignment.forget(c.id)
         }
         this.bus.emit({ type: 'target', id: c.id, action: c.action })
@@ -261,6 +287,32 @@ export class HeckNode {
     this.owned = next
     const mine = [...next.keys()].flatMap((id) => this.state.target(id) ?? [])
     this.scheduler.setTargets(mine, takenOver)
+  }
+
+  /**
+   * A push heartbeat for a target (POST /v1/push/:id on any node): kept here when this node
+   * is its first owner (or the push was forwarded here), else handed to the owners in
+   * priority order. Resolves with the member that took it. When this node checks the
+   * target, the heartbeat is judged at once, so every node sees it within one gossip hop.
+   */
+  async push(id: string, beat: Heartbeat, forwarded = false): Promise<string> {
+    const heldBy = await this.pushRouter.push(id, beat, forwarded)
+    const t = heldBy === this.name && this.owned.has(id) ? this.state.target(id) : undefined
+    // Judged at once, at most every PUSH_JUDGE_MS per target: a job pushing in a tight loop
+    // costs one replicated write per period, and the scheduled judgement catches the rest.
+    const now = this.clock.monotonic()
+    if (t && t.check.kind === 'push' && now - (this.pushJudgedAt.get(id) ?? -Infinity) >= PUSH_JUDGE_MS) {
+      this.pushJudgedAt.set(id, now)
+      this.results.handle(t, this.judgePush(t))
+    }
+    return heldBy
+  }
+
+  /** A push target's state now, from the heartbeats here and the one its shared record names. */
+  private judgePush(t: Target): ReturnType<PushLedger['evaluate']> {
+    const last = this.state.health(t.id)?.last
+    const recorded = last?.pushed_at !== undefined ? { at: last.pushed_at, ok: last.ok } : undefined
+    return this.pushes.evaluate(t, this.clock.now(), recorded)
   }
 
   /** The health of every target; local results overlay the shared record for targets this node checks. */

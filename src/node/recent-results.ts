@@ -34,6 +34,8 @@ export class RecentResults {
   private checkedAt = new Float64Array(0)
   private checkerIdx = new Uint32Array(0)
   private readonly errors = new Map<number, string>()
+  /** Per cell, for push targets only (few): when the newest heartbeat arrived. */
+  private readonly pushedAt = new Map<number, number>()
   private readonly checkerNames: string[] = []
   private readonly checkerIds = new Map<string, number>()
 
@@ -64,6 +66,8 @@ export class RecentResults {
     this.checkerIdx[cell] = this.internChecker(r.checker)
     if (r.error !== undefined) this.errors.set(cell, r.error)
     else if (this.errors.size !== 0) this.errors.delete(cell)
+    if (r.pushed_at !== undefined) this.pushedAt.set(cell, r.pushed_at)
+    else if (this.pushedAt.size !== 0) this.pushedAt.delete(cell)
     this.head[row] = h + 1 === cap ? 0 : h + 1
     const c = this.count[row] as number
     if (c < cap) this.count[row] = c + 1
@@ -99,7 +103,10 @@ export class RecentResults {
     this.rowOf.delete(id)
     const cap = this.capacity
     const n = this.count[row] as number
-    for (let i = 0; i < n; i++) this.errors.delete(row * cap + i)
+    for (let i = 0; i < n; i++) {
+      this.errors.delete(row * cap + i)
+      this.pushedAt.delete(row * cap + i)
+    }
     this.head[row] = 0
     this.count[row] = 0
     this.freeRows.push(row)
@@ -116,6 +123,8 @@ export class RecentResults {
     if (sc !== 0) r.status_code = sc
     const err = this.errors.get(cell)
     if (err !== undefined) r.error = err
+    const pushed = this.pushedAt.get(cell)
+    if (pushed !== undefined) r.pushed_at = pushed
     return r
   }
 

@@ -82,6 +82,7 @@ export class ResultHandler {
       checker: this.o.self,
       ...(o.statusCode !== undefined ? { status_code: o.statusCode } : {}),
       ...(o.error !== undefined ? { error: o.error } : {}),
+      ...(o.pushedAt !== undefined ? { pushed_at: o.pushedAt } : {}),
     }
     this.recent.add(target.id, result)
     const prevRecord = state.health(target.id)
@@ -105,7 +106,9 @@ export class ResultHandler {
     }
     // The shared record may disagree without a local change: another node wrote it meanwhile.
     const stale = prevRecord ? prevRecord.status !== next.status || prevRecord.owner !== this.o.self : next.status !== 'unknown'
-    if (changed || due || stale) {
+    // A push target's new heartbeat goes to every node at once (SPEC.md "Push heartbeats").
+    const pushed = o.pushedAt !== undefined && o.pushedAt !== prevRecord?.last?.pushed_at
+    if (changed || due || stale || pushed) {
       state.observe({ id: target.id, status: next.status, since: next.since, owner: this.o.self, last: result, term })
     } else this.o.onUnwritten(now)
     if (changed) this.announce(target, prev.status, next.status, next.since, o.error)

@@ -10,6 +10,10 @@ export interface ProbeOutcome {
   latencyMs: number
   statusCode?: number
   error?: string
+  /** Push targets: when the newest heartbeat arrived (epoch ms); written into the shared record when it is new. */
+  pushedAt?: number
+  /** Push targets: nothing to say yet (no heartbeat, grace not over); no result is recorded. */
+  pending?: boolean
 }
 
 export interface Prober {

@@ -74,6 +74,8 @@ export function createProber(opts: ProberOptions): Prober {
     async probe(target, signal) {
       const check = target.check
       if (check.kind === 'tcp') return probeTcp(check.host, check.port, target, signal)
+      // Heartbeats come in; nothing goes out (the node judges them: node/push-ledger.ts).
+      if (check.kind === 'push') return { ok: false, latencyMs: 0, error: 'push targets are not probed' }
       const h = headersFor(target, check)
       if (h.refs.length === 0) return probeHttp(target, check, h.fixed, signal, [])
       const headers = { ...h.fixed }

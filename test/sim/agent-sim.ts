@@ -14,6 +14,7 @@ import type { Target } from '../../src/config/types.ts'
 import { Database } from 'bun:sqlite'
 import { HistoryStore } from '../../src/history/history.ts'
 import { MemoryState } from '../../src/history/state-file.ts'
+import type { Heartbeat } from '../../src/node/push-ledger.ts'
 import { asHistoryPart, type HistoryPart } from '../../src/node/story.ts'
 import type { ProfileName } from '../../src/membership/config.ts'
 import { Registry } from '../../src/metrics/registry.ts'
@@ -133,6 +134,7 @@ export class AgentSim {
         prober: this.opts.wrapProber ? this.opts.wrapProber(name, clock, this.farm.prober(name, clock)) : this.farm.prober(name, clock),
         log: this.opts.log ?? silentLogger,
         askPeer: (m, id) => this.askPeer(name, m.name, id),
+        forwardPush: (m, id, beat) => this.forwardPush(name, m.name, id, beat),
         ...(this.opts.history ? { history: new HistoryStore(this.historyDb(name), { clock }) } : {}),
         metrics,
         post: async (url, _headers, body) => {
@@ -167,6 +169,15 @@ export class AgentSim {
     const res = await peer.app.request(`/v1/targets/${id}/part`, { headers: { authorization: `Bearer ${SIM_TOKEN}` } })
     if (!res.ok) throw new Error(`answered HTTP ${res.status}`)
     return asHistoryPart(await res.json(), to)
+  }
+
+  /** A push heartbeat handed to another member, over the simulated network (runtime/push-forward.ts in real life). */
+  private async forwardPush(from: string, to: string, id: string, beat: Heartbeat): Promise<void> {
+    const peer = this.agents.get(to)
+    if (!peer?.up || !this.net.canReach(this.addrOf(from), this.addrOf(to))) throw new Error(`unreachable at ${to}`)
+    const q = new URLSearchParams({ forwarded: '1', at: String(beat.at), status: beat.ok ? 'ok' : 'fail', ...(beat.msg ? { msg: beat.msg } : {}) })
+    const res = await peer.app.request(`/v1/push/${id}?${q}`, { method: 'POST', headers: { authorization: `Bearer ${SIM_TOKEN}` } })
+    if (!res.ok) throw new Error(`answered HTTP ${res.status}`)
   }
 
   /** Starts n0, then the others at random times within joinSpreadMs, each joining through n0. */
