@@ -76,10 +76,13 @@ const REGISTRY_BATCH_MS = 50
 
 /**
  * The shortest time (ms) between two immediate judgements of one push target on a
- * push (the scheduled one runs every second anyway). Lower shows a heartbeat sooner
- * during bursts; higher writes less to the shared state.
+ * push; the scheduled one runs every second anyway. Each judgement with a new
+ * heartbeat is one replicated write, and gossip carries about 130 such writes a
+ * second per node (bench/push.ts: at 250 ms, 100 targets pushed in a tight loop
+ * queued seconds of writes). At 1000, a job pushing in a loop costs one write a
+ * second, and a lone push still shows at once. Lower shows bursts sooner.
  */
-const PUSH_JUDGE_MS = 250
+const PUSH_JUDGE_MS = 1000
 
 export class HeckNode {
   readonly name: string

@@ -17,6 +17,15 @@ import type { Rng } from '../seams/rng.ts'
 import { RecentResults } from './recent-results.ts'
 import type { StateStore } from './state-store.ts'
 
+/**
+ * The shortest time (ms) between two writes of one push target's record for a new
+ * heartbeat alone (a status change is written at once). Each is one replicated write,
+ * and gossip carries about 130 a second per node (bench/push.ts: at two a second per
+ * target, 90 targets pushed in a loop queued seconds of writes). Lower shows a
+ * heartbeat in a burst sooner; higher spares gossip.
+ */
+export const PUSH_WRITE_MS = 1000
+
 export interface ResultOptions {
   self: string
   clock: Clock
@@ -48,6 +57,8 @@ export class ResultHandler {
   /** Per target: when its latest result is next written to the shared state, status unchanged. */
   private readonly nextRefreshAt = new Map<string, number>()
   private readonly refreshMs: number
+  /** Push targets: when a new heartbeat was last written to the shared state (wall ms). */
+  private readonly pushWrittenAt = new Map<string, number>()
 
   constructor(private readonly o: ResultOptions) {
     this.refreshMs = o.lastResultRefreshMs ?? 300_000
@@ -67,6 +78,7 @@ export class ResultHandler {
   /** Forgets everything about a removed target. */
   forget(id: string): void {
     this.restart(id)
+    this.pushWrittenAt.delete(id)
     this.recent.delete(id)
   }
 
@@ -106,8 +118,10 @@ export class ResultHandler {
     }
     // The shared record may disagree without a local change: another node wrote it meanwhile.
     const stale = prevRecord ? prevRecord.status !== next.status || prevRecord.owner !== this.o.self : next.status !== 'unknown'
-    // A push target's new heartbeat goes to every node at once (SPEC.md "Push heartbeats").
-    const pushed = o.pushedAt !== undefined && o.pushedAt !== prevRecord?.last?.pushed_at
+    // A push target's new heartbeat goes to every node at once (SPEC.md "Push heartbeats"),
+    // at most once per PUSH_WRITE_MS per target: a job pushing in a loop must not flood gossip.
+    const pushed = o.pushedAt !== undefined && o.pushedAt !== prevRecord?.last?.pushed_at && now - (this.pushWrittenAt.get(target.id) ?? -Infinity) >= PUSH_WRITE_MS
+    if (pushed) this.pushWrittenAt.set(target.id, now)
     if (changed || due || stale || pushed) {
       state.observe({ id: target.id, status: next.status, since: next.since, owner: this.o.self, last: result, term })
     } else this.o.onUnwritten(now)
