@@ -188,7 +188,7 @@ export class TuiClient {
       const res = await this.get(`/v1/targets/${encodeURIComponent(id)}`)
       if (id !== this.detailId) return
       if (!res.ok) {
-        this.state.detail = { id, status: this.state.targets.get(id)?.status ?? 'unknown', since: null, owners: null, owner: null, recent: [], transitions: [], check: `(detail unavailable: HTTP ${res.status})` }
+        this.state.detail = { id, status: this.state.targets.get(id)?.status ?? 'unknown', since: null, owners: null, owner: null, recent: [], transitions: [], check: `(detail unavailable: HTTP ${res.status})`, uptime: null, partial: null }
       } else {
         this.state.detail = parseDetail(await res.json())
       }

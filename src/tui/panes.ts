@@ -91,6 +91,14 @@ export function detailLines(d: TuiDetail | null, id: string | null, width: numbe
   const out: string[] = []
   out.push(`${bold(escapeTags(d.id), noColor)}  ${paint(d.status, statusColour(d.status), noColor)} for ${formatAge(d.since, now)}`)
   if (d.check) out.push(escapeTags(fit(clean(d.check), width)))
+  if (d.partial) {
+    const why = d.partial.length > 0 ? `${d.partial[0]}${d.partial.length > 1 ? ` (+${d.partial.length - 1} more)` : ''}` : 'a member did not answer'
+    out.push(paint(escapeTags(fit(`partial: ${clean(why)}`, width)), 'yellow', noColor))
+  }
+  if (d.uptime) {
+    const pct = (v: number | null) => (v === null ? DASH : `${(v * 100).toFixed(v >= 0.9995 || v === 0 ? 0 : 2)}%`)
+    out.push(`uptime  1h ${pct(d.uptime.h1)}  24h ${pct(d.uptime.h24)}  7d ${pct(d.uptime.d7)}`)
+  }
   out.push('')
   out.push(bold('owners (priority order)', noColor))
   if (!d.owners || d.owners.length === 0) out.push(`  ${DASH}`)

@@ -72,6 +72,8 @@ function describeCheck(def: unknown): string | null {
   if (c.kind === 'http' || typeof c.url === 'string') return `${str(c.method) ?? 'GET'} ${str(c.url) ?? ''}`.trim()
   if (c.kind === 'tcp') return `tcp ${str(c.host) ?? ''}:${num(c.port) ?? ''}`
   if (typeof c.tcp === 'string') return `tcp ${c.tcp}`
+  if (isObj(def.push)) return `push heartbeats, grace ${str(def.push.grace) ?? '?'}`
+  if (c.kind === 'push') return 'push heartbeats'
   return null
 }
 
@@ -99,6 +101,8 @@ export function parseDetail(body: unknown): TuiDetail | null {
     recent,
     transitions,
     check: describeCheck(t.definition),
+    uptime: isObj(t.uptime) ? { h1: num(t.uptime.h1), h24: num(t.uptime.h24), d7: num(t.uptime.d7) } : null,
+    partial: t.partial === true ? (Array.isArray(t.partial_reasons) ? t.partial_reasons.filter((r): r is string => typeof r === 'string') : []) : null,
   }
 }
 

@@ -57,6 +57,10 @@ export interface TuiDetail {
   recent: TuiResult[]
   transitions: Array<{ at: number; from: string; to: string }>
   check: string | null
+  /** Share of checks that passed over 1h, 24h and 7d (all checkers together), when the agent keeps history. */
+  uptime: { h1: number | null; h24: number | null; d7: number | null } | null
+  /** Why the answer is incomplete (a member did not answer), when it is. */
+  partial: string[] | null
 }
 
 export interface TuiState {

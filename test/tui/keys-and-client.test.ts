@@ -104,6 +104,12 @@ describe('parsing the API', () => {
     expect(d?.recent[0]).toMatchObject({ ok: false, latencyMs: 9, error: 'e', checker: 'n2' })
     expect(d?.transitions).toEqual([{ at: 3, from: 'healthy', to: 'unhealthy' }])
     expect(d?.check).toBe('tcp db:5432')
+    expect([d?.uptime, d?.partial]).toEqual([null, null])
+    // The story's uptime and partial answer, and a push target (the file form GET answers).
+    const p = parseDetail({ target: { id: 'j', status: 'healthy', uptime: { h1: 1, h24: 0.5, d7: 0.25 }, partial: true, partial_reasons: ['n3: unreachable'], definition: { id: 'j', push: { grace: '5m' } } } })
+    expect(p?.uptime).toEqual({ h1: 1, h24: 0.5, d7: 0.25 })
+    expect(p?.partial).toEqual(['n3: unreachable'])
+    expect(p?.check).toBe('push heartbeats, grace 5m')
   })
   test('metrics: counters summed over label sets; comments and histograms ignored', () => {
     const text = '# HELP heck_checks_total x\n# TYPE heck_checks_total counter\nheck_checks_total{result="ok"} 10\nheck_checks_total{result="fail"} 5\nheck_gossip_bytes_total{direction="in"} 1e3\nheck_gossip_bytes_total{direction="out"} 24\nheck_checks_total_other 99\n'

@@ -209,6 +209,8 @@ describe('panes', () => {
         recent: [10, 20, 30].map((l, i) => ({ ok: i < 2, latencyMs: l, statusCode: 200, error: i === 2 ? 'boom' : null, checkedAt: 8000 + i * 1000, checker: 'n1' })),
         transitions: [{ at: 9000, from: 'healthy', to: 'unhealthy' }],
         check: 'GET http://a/healthz',
+        uptime: { h1: 0.9875, h24: 1, d7: null },
+        partial: ['n3: no answer within 800 ms', 'n4: unreachable'],
       },
       'a',
       50,
@@ -219,6 +221,8 @@ describe('panes', () => {
     expect(lines).toContain('▁▅█')
     expect(lines).toMatch(/fail +1s ago +30ms 200 n1 boom/)
     expect(lines).toContain('healthy → unhealthy')
+    expect(lines).toContain('uptime  1h 98.75%  24h 100%  7d -')
+    expect(lines).toContain('partial: n3: no answer within 800 ms (+1 more)')
     expect(detailLines(null, 'a', 50, 0, true).join('\n')).toContain('loading')
   })
   test('event log keeps the newest lines, colours by the new state', () => {
