@@ -228,7 +228,9 @@ export function parseAgentArgs(args: string[], env: Record<string, string | unde
   const apiToken = token(s, 'api-token', warnings)
   const apiReadToken = token(s, 'api-read-token', warnings)
   if (apiReadToken !== undefined && apiReadToken === apiToken) {
-    throw new UsageError(`${s.name('api-read-token')}: is the same as the api token, so it would allow writes too; give readers a different token`)
+    const writeName = s.str('api-token-file') !== undefined ? s.name('api-token-file') : s.name('api-token')
+    const readName = s.str('api-read-token-file') !== undefined ? s.name('api-read-token-file') : s.name('api-read-token')
+    throw new UsageError(`${readName}: is the same as ${writeName}, so it would allow writes too; give readers a different token`)
   }
   const advertise = s.str('advertise') !== undefined ? parseAddr(s.name('advertise'), s.str('advertise') as string) : undefined
   const joinTimeoutMs = durationSetting(s, 'join-timeout', 10_000)

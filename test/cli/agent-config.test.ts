@@ -124,7 +124,7 @@ test('secrets from the environment and from files; a secret given on the command
   expect(() => parse(['--api-token-file', file('blank', '\n')])).toThrow(/--api-token-file: empty/)
   expect(() => parse([], { HECK_API_TOKEN: 'has space' })).toThrow(/HECK_API_TOKEN: must be printable ASCII/)
   expect(() => parse([], { HECK_ENCRYPT: 'short' })).toThrow(/HECK_ENCRYPT: expected a base64 32-byte key/)
-  expect(() => parse(['--api-read-token', 'same'], { HECK_API_TOKEN: 'same' })).toThrow(/--api-read-token: is the same as the api token/)
+  expect(() => parse(['--api-read-token', 'same'], { HECK_API_TOKEN: 'same' })).toThrow(/--api-read-token: is the same as HECK_API_TOKEN/)
 })
 
 test('a keyring file: one key per line, comments allowed, errors name the line', () => {
