@@ -12,6 +12,7 @@ import type { SecretRef, Target, TargetsFile } from '../config/types.ts'
 import type { ForwardPush } from '../node/push-router.ts'
 import { timingSafeEqual } from 'node:crypto'
 import { GossipClusterStore } from '../gossip/gossip-store.ts'
+import { EtcdClusterStore } from '../etcd/etcd-store.ts'
 import type { HistoryStore } from '../history/history.ts'
 import type { DurableState } from '../history/state-file.ts'
 import type { Registry } from '../metrics/registry.ts'
@@ -30,8 +31,8 @@ import { LiteralSecretWarnings } from './secret-warnings.ts'
 export interface AgentIO {
   clock: Clock
   rng: Rng
-  /** The gossip transport, bound; the agent closes it when it stops. */
-  transport: Transport
+  /** The gossip transport, bound; the agent closes it when it stops. Not used (and may be absent) with the etcd store. */
+  transport?: Transport
   prober: Prober
   log: Logger
   metrics: Registry
@@ -72,10 +73,20 @@ export interface Agent {
   rekey(keys: string[]): void
 }
 
+function gossipTransport(io: AgentIO): Transport {
+  if (!io.transport) throw new Error('the gossip store needs a transport')
+  return io.transport
+}
+
 export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
   const { clock, log, metrics } = io
   const joining = config.join.length > 0 || config.retryJoin.length > 0
-  const store: ClusterStore = new GossipClusterStore(
+  // `boot` tells this run from a previous one under the same name (AssignmentOptions.joining:
+  // a node restarted before anyone saw it gone is still an owner and must not wait).
+  const meta = { http: config.httpAddr, version: VERSION, boot: clock.now().toString(36) }
+  const store: ClusterStore = config.store?.kind === 'etcd'
+    ? new EtcdClusterStore({ name: config.name, endpoints: config.store.endpoints, prefix: config.store.prefix, leaseTtlMs: config.store.leaseTtlMs, meta, clock, log })
+    : new GossipClusterStore(
     {
       name: config.name,
       profile: config.profile,
@@ -86,14 +97,12 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
       retryJoin: config.retryJoin,
       joinTimeoutMs: config.joinTimeoutMs,
       retryIntervalMs: config.retryIntervalMs,
-      // `boot` tells this run from a previous one under the same name (AssignmentOptions.joining:
-      // a node restarted before anyone saw it gone is still an owner and must not wait).
-      meta: { http: config.httpAddr, version: VERSION, boot: clock.now().toString(36) },
+      meta,
       persistEveryMs: config.persistEveryMs,
       pruneEveryMs: config.pruneEveryMs,
       syncTimeoutMs: config.syncTimeoutMs,
     },
-    { clock, rng: io.rng, transport: io.transport, log, metrics, durable: io.durable },
+    { clock, rng: io.rng, transport: gossipTransport(io), log, metrics, durable: io.durable },
   )
   const alerts = new WebhookDispatcher({ clock, post: io.post, log, metrics })
   const literalSecrets = new LiteralSecretWarnings(log)
@@ -129,9 +138,9 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
     return a.length === b.length && timingSafeEqual(a, b)
   }
   const warnings =
-    config.keys.length === 0
+    config.keys.length === 0 && store.kind === 'gossip'
       ? [
-          `gossip is not encrypted or authenticated: anyone who can reach ${io.transport.localAddr} can join the cluster and read its ` +
+          `gossip is not encrypted or authenticated: anyone who can reach ${store.addr} can join the cluster and read its ` +
             `state; set --encrypt KEY (make one with heck keygen)`,
         ]
       : []
@@ -175,6 +184,7 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
       subscribe: (fn) => node.bus.subscribe(fn),
       leave,
       warnings: () => warnings,
+      store: () => store.status?.() ?? { kind: store.kind, ok: true, detail: '' },
     }),
     joined: store.joined,
     warnings,

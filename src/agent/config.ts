@@ -6,6 +6,16 @@
  */
 import type { ProfileName, SwimConfig } from '../membership/config.ts'
 
+/** `--store etcd://HOST:PORT[,HOST:PORT...][/PREFIX]`: consensus through etcd instead of gossip. */
+export interface EtcdStoreConfig {
+  kind: 'etcd'
+  endpoints: string[]
+  /** Key prefix, ending in "/" (default "/heck/"). */
+  prefix: string
+  /** See EtcdStoreOptions.leaseTtlMs (etcd/etcd-store.ts). */
+  leaseTtlMs: number
+}
+
 export interface AgentConfig {
   /** Unique node name. */
   name: string
@@ -35,6 +45,8 @@ export interface AgentConfig {
   apiReadToken?: string
   /** Checks in flight at once across all targets. */
   maxConcurrentChecks: number
+  /** Where the cluster's membership and state live: gossip (the default, when absent) or etcd. */
+  store?: EtcdStoreConfig
   /**
    * See AssignmentOptions.joinSettleMs (ownership/assignment.ts). Longer merges more
    * joins into one move; shorter hands a newcomer its share sooner. Default 3000.

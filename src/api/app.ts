@@ -52,7 +52,8 @@ export function createApp(deps: ApiDeps) {
 
   app.get('/healthz', (c) => {
     const warnings = deps.warnings?.() ?? []
-    return c.json({ ok: true, node: deps.node, version: deps.version, ...(warnings.length > 0 ? { warnings } : {}) })
+    const store = deps.store?.()
+    return c.json({ ok: true, node: deps.node, version: deps.version, ...(store ? { store } : {}), ...(warnings.length > 0 ? { warnings } : {}) })
   })
 
   // Pushes carry their own token rule (push.ts), so they come before the read-token rule.

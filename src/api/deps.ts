@@ -48,6 +48,8 @@ export interface ApiDeps {
   maxEventStreams?: number
   /** Starts a graceful leave; the agent exits once it is done. */
   leave(): void
+  /** The cluster store's state for GET /healthz (etcd reachable, this node a member). */
+  store?(): { kind: string; ok: boolean; detail: string }
   /** Conditions an operator should fix (e.g. unauthenticated gossip), listed by GET /healthz; the agent still runs. */
   warnings?(): string[]
   /**

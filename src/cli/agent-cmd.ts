@@ -97,9 +97,10 @@ export async function agentCommand(args: string[]): Promise<number> {
     history?.close()
   }
   const { maxFrameBytes, serveTimeoutMs } = transportLimits(cfg.agent.profile)
-  let transport: UdpTransport
+  // The etcd store needs no gossip socket.
+  let transport: UdpTransport | undefined
   try {
-    transport = await UdpTransport.start({
+    if (!cfg.agent.store) transport = await UdpTransport.start({
       bind: formatAddr(cfg.bind.host, cfg.bind.port),
       advertise: cfg.advertise ? formatAddr(cfg.advertise.host, cfg.advertise.port) : undefined,
       maxFrameBytes,
@@ -172,7 +173,7 @@ export async function agentCommand(args: string[]): Promise<number> {
   log('info', 'agent started', {
     version: VERSION,
     http: `http://${formatAddr(cfg.http.host, server.port ?? cfg.http.port)}`,
-    gossip: agent.store.addr,
+    [agent.store.kind === 'etcd' ? 'store' : 'gossip']: agent.store.addr,
     targets: initial.targets.length,
   })
 

@@ -7,7 +7,7 @@
  * since every local user can read them in `ps` and /proc/PID/cmdline.
  */
 import { hostname } from 'node:os'
-import type { AgentConfig } from '../agent/config.ts'
+import type { AgentConfig, EtcdStoreConfig } from '../agent/config.ts'
 import { parseDuration } from '../config/duration.ts'
 import { exactDuration } from '../config/target-form.ts'
 import { REDACTED } from '../config/secrets.ts'
@@ -36,6 +36,8 @@ export const AGENT_FLAGS = {
   targets: { type: 'string' },
   'data-dir': { type: 'string' },
   profile: { type: 'string' },
+  store: { type: 'string' },
+  'lease-ttl': { type: 'string' },
   encrypt: { type: 'string', multiple: true },
   'encrypt-file': { type: 'string' },
   'api-token': { type: 'string' },
@@ -66,6 +68,9 @@ export const AGENT_HELP = `Usage: heck agent [flags]
   --targets FILE           targets file, YAML or JSON; reloaded on change and on SIGHUP
   --data-dir DIR           keep history and the last known state here (SQLite)
   --profile lan|local|wan  SWIM and gossip timing preset (default lan)
+  --store gossip|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]
+                           where membership and state live: gossip (default) or an etcd cluster
+  --lease-ttl DUR          etcd store: the member lease; a crashed node's targets move after it (default 5s)
   --encrypt KEY            base64 32-byte key (heck keygen); repeat to accept old keys while rotating
   --encrypt-file FILE      keyring file, one key per line, the first encrypts; reloaded on SIGHUP
   --api-token TOKEN        bearer token for write endpoints (without it, writes are loopback-only)
@@ -192,6 +197,24 @@ function token(s: AgentSettings, flag: string, warnings: string[]): string | und
   return got.fromFile ? checkToken(s.name(`${flag}-file`), got.value.replace(/\r?\n$/, '')) : checkToken(s.name(flag), got.value)
 }
 
+/** `--store`: `gossip`, or `etcd://HOST:PORT[,HOST:PORT...][/PREFIX]`. */
+export function storeSetting(where: string, raw: string | undefined, leaseTtlMs: number): EtcdStoreConfig | undefined {
+  if (raw === undefined || raw === 'gossip') return undefined
+  const fix = 'give gossip, or etcd://HOST:PORT[,HOST:PORT...][/PREFIX], e.g. etcd://10.0.0.1:2379,10.0.0.2:2379/heck'
+  const m = /^etcd:\/\/([^/]+)(\/.*)?$/.exec(raw)
+  if (!m) throw new UsageError(`${where}: "${raw}" is not a store; ${fix}`)
+  const endpoints = (m[1] as string).split(',')
+  for (const e of endpoints) {
+    const hp = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(e)
+    if (!hp || Number(hp[1]) < 1 || Number(hp[1]) > 65535) throw new UsageError(`${where}: endpoint "${e}" is not HOST:PORT; ${fix}`)
+  }
+  let prefix = m[2] ?? '/heck/'
+  if (!/^\/[A-Za-z0-9._\/-]*$/.test(prefix) || prefix.includes('//')) throw new UsageError(`${where}: prefix "${prefix}" may hold only A-Z a-z 0-9 . _ - and single slashes`)
+  if (!prefix.endsWith('/')) prefix += '/'
+  if (prefix === '/') throw new UsageError(`${where}: give a prefix other than "/" (e.g. /heck), so heck's keys stay apart from everything else in etcd`)
+  return { kind: 'etcd', endpoints, prefix, leaseTtlMs }
+}
+
 export function parseAgentArgs(args: string[], env: Record<string, string | undefined> = process.env): AgentFlags | 'help' {
   const s = gatherSettings(args, env)
   if (s.bool('help')) return 'help'
@@ -237,6 +260,9 @@ export function parseAgentArgs(args: string[], env: Record<string, string | unde
   const retryIntervalMs = durationSetting(s, 'retry-interval', 5_000)
   const maxEventStreams = intSetting(s, 'max-event-streams', DEFAULT_MAX_EVENT_STREAMS, 1, MAX_SUBSCRIBERS)
   const tui = s.bool('tui') ?? false
+  const leaseTtlMs = durationSetting(s, 'lease-ttl', 5000)
+  if (leaseTtlMs < 2000 || leaseTtlMs > 300_000) throw new UsageError(`${s.name('lease-ttl')}: from 2s to 5m, got "${s.str('lease-ttl')}"`)
+  const store = storeSetting(s.name('store'), s.str('store'), leaseTtlMs)
   const mask = (v: string | undefined) => (v === undefined ? undefined : REDACTED)
   const printable: Record<string, unknown> = {
     name,
@@ -251,6 +277,8 @@ export function parseAgentArgs(args: string[], env: Record<string, string | unde
     targets: s.str('targets'),
     data_dir: s.str('data-dir'),
     profile,
+    store: s.str('store') ?? 'gossip',
+    ...(store ? { lease_ttl: exactDuration(leaseTtlMs) } : {}),
     ...(keyringFile ? { encrypt_file: keyringFile } : { encrypt: keys.map(() => REDACTED) }),
     ...(s.str('api-token-file') ? { api_token_file: s.str('api-token-file') } : { api_token: mask(apiToken) }),
     ...(s.str('api-read-token-file') ? { api_read_token_file: s.str('api-read-token-file') } : { api_read_token: mask(apiReadToken) }),
@@ -276,6 +304,6 @@ export function parseAgentArgs(args: string[], env: Record<string, string | unde
     warnings,
     printConfig: s.bool('print-config') ?? false,
     printable,
-    agent: { name, profile, keys, clusterName, join, retryJoin, joinTimeoutMs, retryIntervalMs, apiToken, apiReadToken, maxConcurrentChecks: maxChecks },
+    agent: { name, profile, keys, clusterName, join, retryJoin, joinTimeoutMs, retryIntervalMs, apiToken, apiReadToken, maxConcurrentChecks: maxChecks, ...(store ? { store } : {}) },
   }
 }

@@ -13,6 +13,13 @@
 import type { ClusterView } from './cluster-view.ts'
 import type { StateStore } from './state-store.ts'
 
+/** How the store is doing, for GET /healthz: `ok` false says what is wrong in `detail`. */
+export interface StoreStatus {
+  kind: 'gossip' | 'etcd'
+  ok: boolean
+  detail: string
+}
+
 export interface ClusterStore {
   /** Which implementation: `gossip` or `etcd`. */
   readonly kind: 'gossip' | 'etcd'
@@ -38,4 +45,6 @@ export interface ClusterStore {
   leave(timeoutMs: number): Promise<void>
   /** Stops at once, saying nothing to peers (they detect it); releases what it holds. */
   close(): Promise<void>
+  /** For GET /healthz; a store without one is taken as fine. */
+  status?(): StoreStatus
 }

@@ -80,3 +80,11 @@ export class FileContributions {
     return { changed, removed }
   }
 }
+
+/**
+ * The store cannot take a write now (etcd out of reach, or this node's lease lapsed):
+ * the API answers 503 with this message, and nothing was acknowledged.
+ */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError'
+}
