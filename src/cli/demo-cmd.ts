@@ -1,8 +1,9 @@
 /**
- * `heck demo [--nodes N] [--targets T]`: the main job on embedded defaults. It
- * starts a target farm whose endpoints flap now and then, and N agents of this
- * same binary on loopback, then shows the cluster live until Ctrl-C, when it
- * stops everything it started and removes its temporary files.
+ * `heck demo [--nodes N] [--targets T] [--store gossip|etcd]`: the main job on
+ * embedded defaults. It starts a target farm whose endpoints flap now and then, and
+ * N agents of this same binary on loopback (with `--store etcd`, through a
+ * single-member etcd it starts too), then shows the cluster live until Ctrl-C,
+ * when it stops everything it started and removes its temporary files.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,6 +16,7 @@ import { UsageError } from './errors.ts'
 import { selfCommand } from './self.ts'
 import { freePort } from '../runtime/free-port.ts'
 import { healthSummary, healthTable } from './table.ts'
+import { findEtcd, startLocalEtcd, type LocalEtcd } from '../runtime/local-etcd.ts'
 
 export interface DemoNode {
   /** node-1 … node-N. */
@@ -33,7 +35,7 @@ export class DemoCluster {
   constructor(
     readonly farm: Farm,
     count: number,
-    private readonly opts: { intervalMs: number; log: (msg: string) => void },
+    private readonly opts: { intervalMs: number; log: (msg: string) => void; storeArgs?: string[]; onStop?: () => Promise<void> },
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'heck-demo-'))
     this.targetsPath = join(this.dir, 'targets.yaml')
@@ -56,7 +58,7 @@ export class DemoCluster {
       '--targets', this.targetsPath,
       '--profile', 'local',
       '--log-format', 'json',
-      ...(n === seed ? [] : ['--retry-join', `127.0.0.1:${seed.gossipPort}`]),
+      ...(this.opts.storeArgs ?? (n === seed ? [] : ['--retry-join', `127.0.0.1:${seed.gossipPort}`])),
     ]
     n.proc = Bun.spawn([...selfCommand(), ...args], {
       stdout: 'ignore',
@@ -94,6 +96,7 @@ export class DemoCluster {
     await Promise.race([Promise.all(this.nodes.map((n) => n.proc?.exited)), Bun.sleep(6000)])
     for (const n of this.nodes) if (n.proc?.exitCode === null) n.proc.kill('SIGKILL')
     await this.farm.stop()
+    await this.opts.onStop?.()
     rmSync(this.dir, { recursive: true, force: true })
   }
 }
@@ -133,14 +136,33 @@ export async function demoCommand(args: string[]): Promise<number> {
     nodes: { type: 'string' },
     targets: { type: 'string' },
     'no-tui': { type: 'boolean' },
+    store: { type: 'string' },
   })
+  const storeKind = values.store ?? 'gossip'
+  if (storeKind !== 'gossip' && storeKind !== 'etcd') throw new UsageError(`--store: expected gossip or etcd, got "${values.store}"`)
+  const etcdBin = storeKind === 'etcd' ? findEtcd() : undefined
+  if (storeKind === 'etcd' && !etcdBin) {
+    throw new UsageError('--store etcd: the demo starts a local etcd, but no `etcd` is on the PATH; install it (Debian/Ubuntu: apt-get install etcd-server) or run the demo without --store')
+  }
   const nodes = Number(values.nodes ?? 3)
   const targets = Number(values.targets ?? 50)
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new UsageError(`--nodes: expected 1 to 64, got "${values.nodes}"`)
   if (!Number.isInteger(targets) || targets < 1 || targets > 100_000) throw new UsageError(`--targets: expected 1 to 100000, got "${values.targets}"`)
 
   const farm = startFarm({ count: targets, flapRate: Math.max(0.05, targets / 500) })
-  const cluster = new DemoCluster(farm, nodes, { intervalMs: 1000, log: (m) => process.stderr.write(`heck demo: ${m}\n`) })
+  let etcd: LocalEtcd | undefined
+  const storeArgs: string[] | undefined = etcdBin ? [] : undefined
+  const cluster = new DemoCluster(farm, nodes, { intervalMs: 1000, log: (m) => process.stderr.write(`heck demo: ${m}\n`), storeArgs, onStop: async () => etcd?.stop() })
+  if (etcdBin) {
+    try {
+      etcd = await startLocalEtcd(etcdBin, cluster.dir)
+    } catch (e) {
+      await cluster.stop()
+      throw e
+    }
+    storeArgs?.push('--store', `etcd://${etcd.endpoint}/demo`, '--lease-ttl', '3s')
+    process.stderr.write(`heck demo: etcd at ${etcd.endpoint} (single member); agents use --store etcd://${etcd.endpoint}/demo\n`)
+  }
   const stop = new AbortController()
   let stopped: Promise<void> | undefined
   const shutdown = () => {
@@ -160,7 +182,7 @@ export async function demoCommand(args: string[]): Promise<number> {
         baseUrl: cluster.url(home),
         // When the node the view is attached to is killed, the view moves to another.
         fallbackUrls: cluster.nodes.filter((n) => n !== home).map((n) => cluster.url(n)),
-        title: `heck demo · ${nodes} node(s) · farm ${farm.url}`,
+        title: `heck demo · ${nodes} node(s)${etcd ? ` · etcd ${etcd.endpoint}` : ''} · farm ${farm.url}`,
         demo: {
           killNode: (name) => {
             const n = cluster.nodes.find((x) => x.name === name)

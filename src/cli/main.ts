@@ -18,7 +18,7 @@ Commands:
   history ID  a target's state changes, uptime and recent results, from any node [--http ADDR] [--json] [--token T]
   ownership   compute ownership offline                       --members a,b,c --targets FILE [--replicas K] [--json]
   tui         open the terminal UI on a running agent         [--http ADDR] [--token T]
-  demo        start a local cluster plus a target farm        [--nodes N] [--targets T]
+  demo        start a local cluster plus a target farm        [--nodes N] [--targets T] [--store gossip|etcd]
   farm        serve simulated health endpoints                [--port P] [--count N] [--flap RATE]
   keygen      print a new base64 key for --encrypt
   version     print the version

@@ -144,3 +144,25 @@ test.skipIf(!bin)('an agent cut off from etcd stops checking once its lease laps
   }, 20_000, 'its share back, each target once')
   px.cut()
 }, 120_000)
+
+test.skipIf(!bin)('heck demo --store etcd: a local etcd, agents through it, a table of targets; everything stopped after', async () => {
+  const heck = await ensureBinary()
+  expect(Bun.spawnSync([heck, 'demo', '--store', 'zookeeper']).exitCode).toBe(2)
+  const p = Bun.spawn([heck, 'demo', '--store', 'etcd', '--no-tui', '--nodes', '2', '--targets', '5'], { stdout: 'pipe', stderr: 'pipe' })
+  procs.push(p)
+  let out = ''
+  const reader = (async () => {
+    for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk)
+  })()
+  let err = ''
+  void (async () => {
+    for await (const chunk of p.stderr) err += new TextDecoder().decode(chunk)
+  })()
+  await eventually(() => /5 targets: [1-5] healthy/.test(out), 30_000, 'the demo table with healthy targets')
+  expect(err).toMatch(/etcd at 127\.0\.0\.1:\d+ \(single member\)/)
+  const endpoint = /etcd at (127\.0\.0\.1:\d+)/.exec(err)![1]
+  p.kill('SIGTERM')
+  expect(await p.exited).toBe(0)
+  await reader
+  expect(await fetch(`http://${endpoint}/health`).then(() => 'up', () => 'gone')).toBe('gone')
+}, 60_000)
