@@ -96,6 +96,10 @@ export class EtcdState extends ChangeSource implements StateStore {
 
   observe(rec: HealthRecord): void {
     if (!this.defs.has(rec.id)) return
+    // A record from an older ownership term than the one held is a stale writer's: as in
+    // the gossip store's register order, it loses.
+    const held = this.healthMap.get(rec.id)
+    if (held && held.term > rec.term) return
     this.applyHealth(rec, undefined)
     // One write per target at a time: each must name the revision the one before it made.
     const prev = this.writing.get(rec.id) ?? Promise.resolve()

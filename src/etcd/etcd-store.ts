@@ -115,6 +115,8 @@ export class EtcdClusterStore implements ClusterStore {
   readonly joined: Promise<void>
   private readonly gw: EtcdGateway
   private lease: string | undefined
+  /** The revision of this node's latest member-key put. */
+  private registeredRev = 0
   /** Wall ms of the last keepalive etcd confirmed. */
   private leaseConfirmedAt = 0
   private stopped = false
@@ -158,7 +160,9 @@ export class EtcdClusterStore implements ClusterStore {
     while (!this.stopped) {
       try {
         if (!this.lease || !this.cluster.selfAlive) await this.register()
-        await this.readAll()
+        // Once read, the cache follows the watch from the last revision seen, across
+        // disconnects; only a compacted revision (watchLoop) makes it read everything again.
+        if (this.revision === 0) await this.readAll()
         this.resolveJoined()
         await this.state.flush()
         await this.watchLoop()
@@ -179,7 +183,7 @@ export class EtcdClusterStore implements ClusterStore {
   private async register(): Promise<void> {
     const ttlS = Math.max(2, Math.round(this.o.leaseTtlMs / 1000))
     const lease = await this.gw.grant(ttlS)
-    await this.gw.put(this.memberKey(this.o.name), JSON.stringify(this.o.meta), lease)
+    this.registeredRev = await this.gw.put(this.memberKey(this.o.name), JSON.stringify(this.o.meta), lease)
     this.lease = lease
     this.leaseConfirmedAt = this.o.clock.now()
     this.setSelfAlive(true)
@@ -222,8 +226,12 @@ export class EtcdClusterStore implements ClusterStore {
   }
 
   /** Everything under the prefix at one revision. */
+  /** Full reads of the prefix so far: one at start, then one per compacted watch (tests read it). */
+  fullReads = 0
+
   private async readAll(): Promise<void> {
     const { kvs, revision } = await this.gw.range(this.o.prefix, { prefix: true })
+    this.fullReads++
     const targets = new Map<string, KeyValue>()
     const health = new Map<string, KeyValue>()
     const members = new Map<string, KeyValue>()
@@ -283,7 +291,8 @@ export class EtcdClusterStore implements ClusterStore {
         this.cluster.apply(id, kv)
         members = true
         // Our own key gone while we think we hold it: the lease lapsed at etcd.
-        if (id === this.o.name && !kv && this.cluster.selfAlive && !this.stopped) {
+        // (A delete from before this registration, replayed by a resumed watch, is the old key's.)
+        if (id === this.o.name && !kv && e.kv.modRevision > this.registeredRev && this.cluster.selfAlive && !this.stopped) {
           this.lease = undefined
           this.setSelfAlive(false)
         }
