@@ -195,7 +195,7 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
     applyFile(file) {
       literalSecrets.check(file.targets, 'targets file')
       node.applyFile(file.targets)
-      alerts.setHooks(file.webhooks)
+      alerts.setHooks(file.webhooks, file.alertmanager)
     },
     leave: (timeoutMs) => stopAll(timeoutMs),
     stop: () => stopAll(undefined),

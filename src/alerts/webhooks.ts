@@ -1,26 +1,17 @@
 /**
- * Webhook alerts (issue 6): on every status change of a target, the node that
- * owns it POSTs one JSON event to each configured URL. Only the owner sends, so a
- * change is announced once, not once per node. Failed deliveries are retried with
- * exponential backoff; the queue is bounded so a dead receiver cannot grow memory.
+ * Delivery of notifications (issue 14): each one to every direct webhook (heck's
+ * JSON, Slack's or Discord's body, per `format`) and, as an alert, to every
+ * Alertmanager (`POST URL/api/v2/alerts`, its API v2). What to send and when is
+ * node/notifier.ts's: it gives one notification per incident, from the owner only.
+ * Failed requests are retried with exponential backoff, a bounded number of times;
+ * at most a few are in flight, so a burst does not open hundreds of connections.
  */
-import type { Status, Webhook } from '../config/types.ts'
+import type { AlertmanagerConfig, Webhook } from '../config/types.ts'
+import { alertmanagerAlert, webhookBody, type Notification } from './payloads.ts'
 import type { Clock } from '../seams/clock.ts'
 import type { Logger } from '../seams/log.ts'
 import { redactUrl } from '../config/secrets.ts'
 import type { Counter, Registry } from '../metrics/registry.ts'
-
-export interface AlertEvent {
-  type: 'health'
-  target: string
-  status: Status
-  previous: Status
-  since: number
-  /** The node that saw the change and sends the alert. */
-  node: string
-  error?: string
-  url?: string
-}
 
 /** Delivers one request; resolves with the HTTP status or rejects on a network error. */
 export type Poster = (url: string, headers: Record<string, string>, body: string, timeoutMs: number) => Promise<number>
@@ -38,20 +29,16 @@ export interface WebhookOptions {
   maxBackoffMs?: number
   /** Per-request timeout (ms). Default 5000. */
   timeoutMs?: number
-  /** Deliveries queued at most; beyond it the oldest is dropped and counted. Default 1000. */
-  maxQueued?: number
+  /** Requests in flight at once, across receivers. Default 8. */
+  maxInFlight?: number
 }
 
-interface Delivery {
-  hook: Webhook
-  body: string
-  attempt: number
-}
 
 export class WebhookDispatcher {
   private hooks: Webhook[] = []
-  private queue: Delivery[] = []
+  private alertmanager: AlertmanagerConfig | undefined
   private inFlight = 0
+  private readonly waiting: Array<() => void> = []
   private stopped = false
   private readonly results: Counter
   private readonly o: Required<Omit<WebhookOptions, 'clock' | 'post' | 'log' | 'metrics'>>
@@ -62,68 +49,91 @@ export class WebhookDispatcher {
       baseBackoffMs: opts.baseBackoffMs ?? 1000,
       maxBackoffMs: opts.maxBackoffMs ?? 30_000,
       timeoutMs: opts.timeoutMs ?? 5000,
-      maxQueued: opts.maxQueued ?? 1000,
+      maxInFlight: opts.maxInFlight ?? 8,
     }
-    this.results = opts.metrics.counter('heck_webhook_deliveries_total', 'Webhook deliveries by result: ok, retry, failed, dropped')
+    this.results = opts.metrics.counter('heck_webhook_deliveries_total', 'Notification requests (webhooks and Alertmanager) by result: ok, retry, failed')
   }
 
-  setHooks(hooks: Webhook[]): void {
+  setHooks(hooks: Webhook[], alertmanager?: AlertmanagerConfig): void {
     this.hooks = hooks
+    this.alertmanager = alertmanager
   }
 
-  send(e: AlertEvent): void {
-    if (this.stopped || this.hooks.length === 0) return
-    const body = JSON.stringify(e)
-    for (const hook of this.hooks) this.enqueue({ hook, body, attempt: 1 })
+  hasReceivers(): boolean {
+    return this.hooks.length > 0 || (this.alertmanager?.urls.length ?? 0) > 0
   }
 
-  private enqueue(d: Delivery): void {
-    if (this.queue.length >= this.o.maxQueued) {
-      this.queue.shift()
-      this.results.inc({ result: 'dropped' })
-    }
-    this.queue.push(d)
-    this.pump()
+  /** How often (ms) a firing alert is posted to Alertmanager again; undefined without one. */
+  resendMs(): number | undefined {
+    return this.alertmanager && this.alertmanager.urls.length > 0 ? this.alertmanager.resendMs : undefined
   }
 
-  /** Sends a few at a time, so a burst of changes does not open hundreds of connections. */
-  private pump(): void {
-    while (!this.stopped && this.inFlight < 8 && this.queue.length > 0) {
-      const d = this.queue.shift() as Delivery
-      this.inFlight++
-      void this.deliver(d).finally(() => {
-        this.inFlight--
-        this.pump()
-      })
-    }
+  /** Sends `n` to every receiver; resolves true when every one took it, false when some gave up. */
+  async notify(n: Notification): Promise<boolean> {
+    const sends = this.hooks.map((h) => this.send(h.url, h.headers, webhookBody(n, h.format ?? 'json')))
+    sends.push(this.toAlertmanager(n))
+    return (await Promise.all(sends)).every(Boolean)
   }
 
-  private async deliver(d: Delivery): Promise<void> {
-    let why: string
-    try {
-      const status = await this.opts.post(d.hook.url, { 'content-type': 'application/json', ...d.hook.headers }, d.body, this.o.timeoutMs)
-      if (status >= 200 && status < 300) {
-        this.results.inc({ result: 'ok' })
-        return
+  /** Posts a firing alert to Alertmanager again (its clients re-send while an alert lasts). */
+  resend(n: Notification): Promise<boolean> {
+    return this.toAlertmanager(n)
+  }
+
+  private async toAlertmanager(n: Notification): Promise<boolean> {
+    const am = this.alertmanager
+    if (!am || am.urls.length === 0) return true
+    const alert = alertmanagerAlert(n, am.labels, this.opts.clock.now())
+    // A firing alert ends by itself if heck stops re-sending it (a node gone for good).
+    if (n.kind === 'down') alert.endsAt = new Date(this.opts.clock.now() + 4 * am.resendMs).toISOString()
+    const body = JSON.stringify([alert])
+    return (await Promise.all(am.urls.map((u) => this.send(`${u}/api/v2/alerts`, {}, body)))).every(Boolean)
+  }
+
+  private async slot(): Promise<void> {
+    while (this.inFlight >= this.o.maxInFlight) await new Promise<void>((r) => this.waiting.push(r))
+    this.inFlight++
+  }
+
+  private release(): void {
+    this.inFlight--
+    this.waiting.shift()?.()
+  }
+
+  /** One request, retried with backoff up to maxAttempts; true once a 2xx came back. */
+  private async send(url: string, headers: Record<string, string>, body: string): Promise<boolean> {
+    for (let attempt = 1; !this.stopped; attempt++) {
+      let why: string
+      let retry = true
+      await this.slot()
+      try {
+        const status = await this.opts.post(url, { 'content-type': 'application/json', ...headers }, body, this.o.timeoutMs)
+        if (status >= 200 && status < 300) {
+          this.results.inc({ result: 'ok' })
+          return true
+        }
+        why = `HTTP ${status}`
+        // A 4xx other than 408/429 will not get better by retrying.
+        if (status >= 400 && status < 500 && status !== 408 && status !== 429) retry = false
+      } catch (e) {
+        why = e instanceof Error ? e.message : String(e)
+      } finally {
+        this.release()
       }
-      why = `HTTP ${status}`
-      // A 4xx other than 408/429 will not get better by retrying.
-      if (status >= 400 && status < 500 && status !== 408 && status !== 429) d.attempt = this.o.maxAttempts
-    } catch (e) {
-      why = e instanceof Error ? e.message : String(e)
+      if (!retry || attempt >= this.o.maxAttempts) {
+        this.results.inc({ result: 'failed' })
+        this.opts.log('warn', 'notification delivery failed; giving up', { url: redactUrl(url), attempts: attempt, error: why })
+        return false
+      }
+      this.results.inc({ result: 'retry' })
+      const delay = Math.min(this.o.maxBackoffMs, this.o.baseBackoffMs * 2 ** (attempt - 1))
+      await new Promise<void>((r) => this.opts.clock.after(delay, r))
     }
-    if (d.attempt >= this.o.maxAttempts || this.stopped) {
-      this.results.inc({ result: 'failed' })
-      this.opts.log('warn', 'webhook delivery failed; giving up', { url: redactUrl(d.hook.url), attempts: d.attempt, error: why })
-      return
-    }
-    this.results.inc({ result: 'retry' })
-    const delay = Math.min(this.o.maxBackoffMs, this.o.baseBackoffMs * 2 ** (d.attempt - 1))
-    this.opts.clock.after(delay, () => this.enqueue({ ...d, attempt: d.attempt + 1 }))
+    return false
   }
 
   stop(): void {
     this.stopped = true
-    this.queue = []
+    for (const w of this.waiting.splice(0)) w()
   }
 }

@@ -132,7 +132,7 @@ export async function agentCommand(args: string[]): Promise<number> {
       durable,
     },
   )
-  agent.alerts.setHooks(initial.webhooks)
+  agent.alerts.setHooks(initial.webhooks, initial.alertmanager)
   for (const w of cfg.warnings) log('warn', w)
   try {
     await agent.start() // a --join no seed answered → exit 1, with the reason

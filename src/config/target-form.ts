@@ -30,6 +30,7 @@ export function toFileForm(t: Target): Record<string, unknown> {
   const c = t.check
   if (c.kind === 'push') {
     out.push = { grace: exactDuration(c.graceMs), ...(c.token !== undefined ? { token: typeof c.token === 'string' ? c.token : { ...c.token } } : {}) }
+    if (t.labels) out.labels = { ...t.labels }
     return out
   }
   if (c.kind === 'http') {
@@ -51,6 +52,7 @@ export function toFileForm(t: Target): Record<string, unknown> {
     if (Object.keys(expect).length > 0) out.expect = expect
   }
   if (t.connection !== 'reuse') out.connection = t.connection
+  if (t.labels) out.labels = { ...t.labels }
   return out
 }
 

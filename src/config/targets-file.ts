@@ -10,6 +10,7 @@ import { parseDuration } from './duration.ts'
 import { headersField, mergeNames, PLACEHOLDER_FIX, secretHeadersField } from './header-fields.ts'
 import { REDACTED } from './secrets.ts'
 import { POLL_FIELDS, PUSH_EVAL_MS, pushField } from './push-field.ts'
+import { alertmanagerField, labelsField, webhookFormat } from './alert-fields.ts'
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -27,11 +28,11 @@ export const DEFAULTS = { intervalMs: 5000, timeoutMs: 2000, rise: 2, fall: 3 } 
 const MAX_TARGETS = 200_000
 const MAX_INTERVAL_MS = 24 * 3_600_000
 
-const TOP_FIELDS = new Set(['defaults', 'targets', 'webhooks'])
+const TOP_FIELDS = new Set(['defaults', 'targets', 'webhooks', 'alertmanager'])
 const DEFAULT_FIELDS = new Set(['interval', 'timeout', 'rise', 'fall', 'method', 'headers', 'secret_headers', 'expect', 'connection'])
-const TARGET_FIELDS = new Set([...DEFAULT_FIELDS, 'id', 'url', 'tcp', 'push'])
+const TARGET_FIELDS = new Set([...DEFAULT_FIELDS, 'id', 'url', 'tcp', 'push', 'labels'])
 const EXPECT_FIELDS = new Set(['status', 'body_contains', 'max_latency'])
-const WEBHOOK_FIELDS = new Set(['url', 'headers'])
+const WEBHOOK_FIELDS = new Set(['url', 'headers', 'format'])
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
 type Obj = Record<string, unknown>
@@ -177,9 +178,10 @@ function targetFrom(p: Problems, where: string, raw: unknown, defaults: Partial_
       if (raw[f] !== undefined) p.add(`${where}.${f}`, 'push targets are not polled: remove it ("push.grace" is the deadline)')
     }
     const push = pushField((w, msg) => p.add(w, msg), where, raw.push)
+    const pushLabels = labelsField((w, msg) => p.add(w, msg), `${where}.labels`, raw.labels)
     if (p.list.length > before || !push) return undefined
     // Evaluated every PUSH_EVAL_MS by the owner, with thresholds of 1: see push-field.ts.
-    return { id: raw.id as string, check: push, intervalMs: PUSH_EVAL_MS, timeoutMs: PUSH_EVAL_MS / 2, rise: 1, fall: 1, expect: { status: [] }, connection: 'reuse' }
+    return { id: raw.id as string, check: push, intervalMs: PUSH_EVAL_MS, timeoutMs: PUSH_EVAL_MS / 2, rise: 1, fall: 1, expect: { status: [] }, connection: 'reuse', ...(pushLabels && Object.keys(pushLabels).length > 0 ? { labels: pushLabels } : {}) }
   }
   let check: Target['check'] | undefined
   if (raw.url !== undefined && raw.tcp !== undefined) p.add(where, 'set either "url" (HTTP check) or "tcp" (TCP check), not both')
@@ -207,8 +209,10 @@ function targetFrom(p: Problems, where: string, raw: unknown, defaults: Partial_
   if (timeoutMs >= intervalMs) {
     p.add(`${where}.timeout`, `timeout ${timeoutMs}ms must be below the interval ${intervalMs}ms, so checks of one target never overlap`)
   }
+  const labels = labelsField((w, msg) => p.add(w, msg), `${where}.labels`, raw.labels)
   if (p.list.length > before || !check) return undefined
   return {
+    ...(labels && Object.keys(labels).length > 0 ? { labels } : {}),
     id: raw.id as string,
     check,
     intervalMs,
@@ -263,6 +267,8 @@ export function validateTargets(doc: unknown, file: string): TargetsFile {
       if (hook) out.webhooks.push(hook)
     })
   }
+  const am = alertmanagerField((w, msg) => p.add(w, msg), `${file}: alertmanager`, doc.alertmanager)
+  if (am) out.alertmanager = am
   if (p.list.length > 0) throw new ConfigError(p.list)
   return out
 }
@@ -284,7 +290,8 @@ function webhookFrom(p: Problems, where: string, raw: unknown): Webhook | undefi
   }
   // Without references (refs: false) every value is a string.
   const headers = (headersField((w, msg) => p.add(w, msg), where, raw.headers, false) ?? {}) as Record<string, string>
-  return { url: u.href, headers }
+  const format = webhookFormat((w, msg) => p.add(w, msg), where, raw.format)
+  return { url: u.href, headers, ...(format !== 'json' ? { format } : {}) }
 }
 
 /** Validates one target given on its own (the API's POST body); defaults as in SPEC. */

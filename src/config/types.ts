@@ -70,16 +70,30 @@ export interface Target {
   expect: Expect
   /** `reuse` keeps connections alive (cheap, hides connect/TLS failures); `new` opens one per check. */
   connection: ConnectionMode
+  /** The target's own labels, carried by its alerts (Alertmanager routing, silences by label). */
+  labels?: Record<string, string>
 }
 
 export interface Webhook {
   url: string
   headers: Record<string, string>
+  /** The body: heck's JSON event (default), or Slack's / Discord's incoming-webhook message. */
+  format?: 'json' | 'slack' | 'discord'
+}
+
+/** `alertmanager:` in the targets file: where alerts go, with labels added to every one. */
+export interface AlertmanagerConfig {
+  /** Base URLs; alerts go to `URL/api/v2/alerts` on each. */
+  urls: string[]
+  labels: Record<string, string>
+  /** How often (ms) a firing alert is posted again, as Alertmanager expects of its clients. */
+  resendMs: number
 }
 
 export interface TargetsFile {
   targets: Target[]
   webhooks: Webhook[]
+  alertmanager?: AlertmanagerConfig
 }
 
 export type Status = 'healthy' | 'unhealthy' | 'unknown'

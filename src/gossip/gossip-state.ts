@@ -10,6 +10,7 @@
  */
 import type { CheckResult, Status, Target } from '../config/types.ts'
 import { asTarget } from '../config/target-form.ts'
+import { asIncident } from '../alerts/incident.ts'
 import type { HealthObservation, ReplicatedState, TargetView } from '../crdt/replicated-state.ts'
 import { ChangeSource, FileContributions, type HealthRecord, type StateStore } from '../node/state-store.ts'
 
@@ -23,7 +24,8 @@ function asRecord(id: string, o: HealthObservation | undefined): HealthRecord | 
   if (!o || !STATUSES.has(o.status as Status) || typeof o.owner !== 'string') return undefined
   const r = o.result
   const last = isObj(r) && typeof r.ok === 'boolean' && typeof r.checked_at === 'number' ? (r as unknown as CheckResult) : null
-  return { id, status: o.status as Status, since: Number(o.since) || 0, owner: o.owner, last, term: Number(o.term) || 0 }
+  const incident = asIncident(o.incident)
+  return { id, status: o.status as Status, since: Number(o.since) || 0, owner: o.owner, last, term: Number(o.term) || 0, ...(incident ? { incident } : {}) }
 }
 
 export class GossipStateStore extends ChangeSource implements StateStore {
@@ -126,6 +128,7 @@ export class GossipStateStore extends ChangeSource implements StateStore {
       term: rec.term,
       owner: rec.owner,
       result: rec.last,
+      ...(rec.incident ? { incident: rec.incident } : {}),
       // A change says what it changed from, so a replica that never got the previous record still treats it as news.
       ...(before !== undefined && before !== rec.status ? { was: before } : {}),
     })

@@ -20,7 +20,7 @@ import type { MemberView, TargetDetail, TargetHealth } from './types.ts'
 import type { HistoryStore } from '../history/history.ts'
 import { OwnerAssignment, takeoverTerm } from '../ownership/assignment.ts'
 import { SoloCluster, type ClusterView } from './cluster-view.ts'
-import type { AlertEvent } from '../alerts/webhooks.ts'
+import { Notifier, type NotificationSink } from './notifier.ts'
 import { ResultHandler } from './results.ts'
 import { STORY_TRANSITIONS, tellStory, type AskPeer, type HistoryPart } from './story.ts'
 import { PushLedger, type Heartbeat } from './push-ledger.ts'
@@ -47,8 +47,8 @@ export interface NodeOptions {
   forwardPush?: ForwardPush
   /** Membership as this node sees it; a cluster of one when absent. */
   cluster?: ClusterView
-  /** Sends webhook alerts for status changes this node observes as the owner. */
-  alerts?: { send(e: AlertEvent): void }
+  /** Delivers notifications (webhooks, Alertmanager) for the incidents of targets this node checks. */
+  alerts?: NotificationSink
   /** Owners listed per target, in priority order (the first live one checks). Default 3. */
   replicas?: number
   /**
@@ -110,6 +110,7 @@ export class HeckNode {
   private readonly pushes = new PushLedger()
   private readonly pushJudgedAt = new Map<string, number>()
   private readonly pushRouter: PushRouter
+  private readonly notifier?: Notifier
 
   constructor(opts: NodeOptions) {
     this.askPeer = opts.askPeer
@@ -134,7 +135,6 @@ export class HeckNode {
       state: this.state,
       log: opts.log,
       history: opts.history,
-      alerts: opts.alerts,
       lastResultRefreshMs: opts.lastResultRefreshMs,
       termOf: (id) => (this.stopped ? undefined : this.owned.get(id)),
       onUnwritten: (at) => {
@@ -162,6 +162,18 @@ export class HeckNode {
       ledger: this.pushes,
       forward: opts.forwardPush,
     })
+    if (opts.alerts) {
+      this.notifier = new Notifier({
+        self: opts.name,
+        clock: opts.clock,
+        log: opts.log,
+        metrics: opts.metrics,
+        state: this.state,
+        sink: opts.alerts,
+        termOf: (id) => (this.stopped ? undefined : this.owned.get(id)),
+        owned: () => this.owned.keys(),
+      })
+    }
     this.unsubscribe = this.state.onChange((c) => {
       if (c.kind === 'target') {
         if (c.action === 'removed') {
@@ -182,6 +194,7 @@ export class HeckNode {
         const term = this.owned.get(c.id)
         if (term !== undefined && c.record.owner !== this.name && c.record.term >= term) this.owned.set(c.id, c.record.term + 1)
         // No record before means the target was `unknown` (records are written from the first verdict on).
+        this.notifier?.consider(c.id)
         const previous = c.previous?.status ?? 'unknown'
         if (previous !== c.record.status) {
           this.bus.emit({
@@ -406,6 +419,7 @@ export class HeckNode {
 
   async stop(): Promise<void> {
     this.stopped = true
+    this.notifier?.stop()
     this.reconcileCancel?.()
     this.assignment.stop()
     this.unsubscribe()

@@ -5,14 +5,13 @@
  * cadence), the webhook alert, and the log line. One owner per target, so each
  * change is written and announced once, not once per node.
  */
-import type { AlertEvent } from '../alerts/webhooks.ts'
+import { nextIncident } from '../alerts/incident.ts'
 import type { CheckResult, Status, Target } from '../config/types.ts'
 import type { HistoryStore } from '../history/history.ts'
 import type { ProbeOutcome } from '../poller/prober.ts'
 import { nextHealth, type HealthState } from '../poller/rise-fall.ts'
 import type { Clock } from '../seams/clock.ts'
 import type { Logger } from '../seams/log.ts'
-import { redactUrl } from '../config/secrets.ts'
 import type { Rng } from '../seams/rng.ts'
 import { RecentResults } from './recent-results.ts'
 import type { StateStore } from './state-store.ts'
@@ -34,7 +33,6 @@ export interface ResultOptions {
   state: StateStore
   log: Logger
   history?: HistoryStore
-  alerts?: { send(e: AlertEvent): void }
   /**
    * How often (ms) a target's latest result is written to the shared state when its
    * status has not changed; status changes are written at once. Every write reaches every
@@ -122,25 +120,16 @@ export class ResultHandler {
     // at most once per PUSH_WRITE_MS per target: a job pushing in a loop must not flood gossip.
     const pushed = o.pushedAt !== undefined && o.pushedAt !== prevRecord?.last?.pushed_at && now - (this.pushWrittenAt.get(target.id) ?? -Infinity) >= PUSH_WRITE_MS
     if (pushed) this.pushWrittenAt.set(target.id, now)
+    // Each change to or from unhealthy starts or ends an incident, carried in the record (alerts/incident.ts).
+    const incident = changed ? nextIncident(prevRecord?.incident, target.id, prev.status, next.status, now, o.error) : prevRecord?.incident
     if (changed || due || stale || pushed) {
-      state.observe({ id: target.id, status: next.status, since: next.since, owner: this.o.self, last: result, term })
+      state.observe({ id: target.id, status: next.status, since: next.since, owner: this.o.self, last: result, term, ...(incident ? { incident } : {}) })
     } else this.o.onUnwritten(now)
     if (changed) this.announce(target, prev.status, next.status, next.since, o.error)
   }
 
-  private announce(target: Target, from: Status, to: Status, since: number, error: string | undefined): void {
-    // Only the owner gets here, so each change is announced once, not once per node.
-    this.o.alerts?.send({
-      type: 'health',
-      target: target.id,
-      status: to,
-      previous: from,
-      since,
-      node: this.o.self,
-      ...(error !== undefined ? { error } : {}),
-      // The alert goes to another system: the URL's password stays here.
-      ...(target.check.kind === 'http' ? { url: redactUrl(target.check.url) } : {}),
-    })
+  private announce(target: Target, from: Status, to: Status, _since: number, error: string | undefined): void {
+    // Notifications follow from the incident in the record (node/notifier.ts).
     // A first verdict (from `unknown`) is routine and comes for every target at start-up:
     // 10,000 info lines at once would stall the loop, so those go to debug.
     this.o.log(from === 'unknown' ? 'debug' : 'info', 'target status changed', { target: target.id, from, to, error })

@@ -4,6 +4,7 @@
  * delta-CRDT replicated state. Either way the node talks to this interface only.
  */
 import type { CheckResult, Status, Target } from '../config/types.ts'
+import type { Incident } from '../alerts/incident.ts'
 
 /** A health observation as replicated: who wrote it, and in which ownership term. */
 export interface HealthRecord {
@@ -15,6 +16,8 @@ export interface HealthRecord {
   last: CheckResult | null
   /** Ownership term of the writer; a takeover starts a higher one (fencing). */
   term: number
+  /** The target's current or last incident, with what has been sent for it (alerts/incident.ts). */
+  incident?: Incident
 }
 
 export type StateChange =

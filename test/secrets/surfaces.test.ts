@@ -86,6 +86,8 @@ describe('logs and alerts', () => {
     sa.agent.applyFile(file)
     sa.agent.applyFile(file) // a reload of the same file: no second warning
     sa.agent.alerts.setHooks([{ url: 'http://hook.example/', headers: {} }])
+    // Alerts go out for incidents: these three go down.
+    for (const id of ['f1', 'f2', 'lit']) sim.farm.down.add(id)
     expect((await sa.app.request('/v1/targets', write(LITERAL))).status).toBe(201)
     expect(await sim.runUntil(() => sa.webhooks.length >= 3, 20_000)).toBeGreaterThanOrEqual(0)
     const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 'warn' && String(l.msg).startsWith('target "'))

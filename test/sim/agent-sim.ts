@@ -112,7 +112,8 @@ export class AgentSim {
     const transport = this.net.transport(addr)
     const metrics = new Registry()
     const durable = this.agents.get(name)?.durable ?? new MemoryState()
-    const webhooks: SimAgent['webhooks'] = []
+    // Kept across restarts, like the data dir: what a name sent stays on record.
+    const webhooks: SimAgent['webhooks'] = this.agents.get(name)?.webhooks ?? []
     const agent = assembleAgent(
       {
         name,

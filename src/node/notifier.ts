@@ -1,0 +1,134 @@
+/**
+ * One notification per incident, whatever happens to the nodes (issue 14). An incident
+ * (alerts/incident.ts) lives in the target's replicated health record with what has
+ * been sent for it. Only the node that checks the target sends, and only what the
+ * record says is owed: "down" once, "resolved" once. After a delivery it writes the
+ * mark into the record under its ownership term, so a node that takes over (the owner
+ * SIGKILLed, restarted, or a rebalance) sends only what is still owed. The one window
+ * left is a crash between a delivery and its mark reaching the others: the next owner
+ * sends that notification again (and Alertmanager, keyed by labels, folds the two).
+ * In a partition each side has an owner, and each may notify once (SPEC.md "Alerts").
+ *
+ * Alertmanager expects its clients to re-send a firing alert while it lasts; the owner
+ * does so every `resend` (alertmanager.resend in the targets file).
+ */
+import { markSent, owed } from '../alerts/incident.ts'
+import type { Notification } from '../alerts/payloads.ts'
+import { redactUrl } from '../config/secrets.ts'
+import type { Registry } from '../metrics/registry.ts'
+import type { Clock } from '../seams/clock.ts'
+import type { Logger } from '../seams/log.ts'
+import type { HealthRecord, StateStore } from './state-store.ts'
+
+/** What delivers notifications (alerts/webhooks.ts WebhookDispatcher). */
+export interface NotificationSink {
+  hasReceivers(): boolean
+  notify(n: Notification): Promise<boolean>
+  resend(n: Notification): Promise<boolean>
+  resendMs(): number | undefined
+}
+
+export interface NotifierOptions {
+  self: string
+  clock: Clock
+  log: Logger
+  metrics: Registry
+  state: StateStore
+  sink: NotificationSink
+  /** The term this node writes a target under while it checks it; undefined otherwise. */
+  termOf(id: string): number | undefined
+  /** The targets this node checks now. */
+  owned(): Iterable<string>
+  /** How often (ms) owned targets are looked at for what is owed (after a takeover, a failed delivery). Default 2000. */
+  sweepMs?: number
+}
+
+export class Notifier {
+  private readonly inFlight = new Set<string>()
+  private readonly lastResend = new Map<string, number>()
+  private cancel?: () => void
+  private stopped = false
+  private readonly sent
+
+  constructor(private readonly o: NotifierOptions) {
+    this.sent = o.metrics.counter('heck_notifications_total', 'Notifications sent by this node, by kind (down, resolved) and result (ok, failed)')
+    for (const kind of ['down', 'resolved']) for (const result of ['ok', 'failed']) this.sent.inc({ kind, result }, 0)
+    this.schedule()
+  }
+
+  private schedule(): void {
+    if (this.stopped) return
+    this.cancel = this.o.clock.after(this.o.sweepMs ?? 2000, () => {
+      this.sweep()
+      this.schedule()
+    })
+  }
+
+  /** Looks at every target this node checks: sends what is owed, re-sends firing alerts when due. */
+  sweep(): void {
+    if (!this.o.sink.hasReceivers()) return
+    for (const id of this.o.owned()) this.consider(id)
+  }
+
+  /** A target's record changed (anywhere): if this node checks it, send what is owed. */
+  consider(id: string): void {
+    if (this.stopped || this.o.termOf(id) === undefined || !this.o.sink.hasReceivers()) return
+    const rec = this.o.state.health(id)
+    const inc = rec?.incident
+    if (!rec || !inc) return
+    const kind = owed(inc, false)
+    if (kind) {
+      const key = `${inc.id}:${kind}`
+      if (this.inFlight.has(key)) return
+      this.inFlight.add(key)
+      void this.deliver(rec, kind).finally(() => this.inFlight.delete(key))
+      return
+    }
+    // Firing and already announced: keep Alertmanager's copy alive.
+    const every = this.o.sink.resendMs()
+    if (every === undefined || inc.endedAt !== undefined || inc.sentDown === undefined) return
+    const now = this.o.clock.now()
+    const last = this.lastResend.get(inc.id) ?? inc.sentDown
+    if (now - last < every) return
+    this.lastResend.set(inc.id, now)
+    void this.o.sink.resend(this.notification(rec, 'down'))
+  }
+
+  private notification(rec: HealthRecord, kind: 'down' | 'resolved'): Notification {
+    const inc = rec.incident!
+    const t = this.o.state.target(rec.id)
+    const url = t?.check.kind === 'http' ? redactUrl(t.check.url) : undefined
+    return {
+      kind,
+      incident: inc.id,
+      target: rec.id,
+      status: kind === 'down' ? 'unhealthy' : 'healthy',
+      previous: kind === 'down' ? 'healthy' : 'unhealthy',
+      since: kind === 'down' ? inc.startedAt : (inc.endedAt ?? this.o.clock.now()),
+      startedAt: inc.startedAt,
+      node: this.o.self,
+      ...(inc.error ? { error: inc.error } : {}),
+      ...(url ? { url } : {}),
+      ...(inc.confirmedBy ? { confirmedBy: inc.confirmedBy } : {}),
+      ...(t?.labels ? { labels: t.labels } : {}),
+    }
+  }
+
+  private async deliver(rec: HealthRecord, kind: 'down' | 'resolved'): Promise<void> {
+    const incident = rec.incident!.id
+    const ok = await this.o.sink.notify(this.notification(rec, kind))
+    this.sent.inc({ kind, result: ok ? 'ok' : 'failed' })
+    if (!ok) this.o.log('warn', 'notification not delivered to every receiver; marked sent so it is not repeated', { target: rec.id, incident, kind })
+    // The mark goes into the record as it is now, under this node's term, if it still checks it.
+    const now = this.o.state.health(rec.id)
+    const term = this.o.termOf(rec.id)
+    if (!now?.incident || now.incident.id !== incident || term === undefined) return
+    this.o.state.observe({ ...now, owner: this.o.self, term, incident: markSent(now.incident, kind, this.o.self, this.o.clock.now()) })
+    if (kind === 'resolved') this.lastResend.delete(incident)
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.cancel?.()
+  }
+}
