@@ -8,13 +8,9 @@
  * the target's replicated health record, so a new owner carries on. Pure.
  */
 
-export interface FlapPolicy {
-  /** State changes within `withinMs` above which the target is flapping; 0 turns damping off. */
-  changes: number
-  withinMs: number
-  /** How long (ms) without a change ends flapping. */
-  settleMs: number
-}
+/** `changes` state changes within `withinMs` above which the target is flapping (0: off); `settleMs` without a change ends it. */
+export type { FlapPolicy } from '../config/types.ts'
+import type { FlapPolicy } from '../config/types.ts'
 
 /** The flap state carried in a health record. */
 export interface FlapState {

@@ -5,7 +5,7 @@
  */
 import type { Add } from './header-fields.ts'
 import { parseDuration } from './duration.ts'
-import type { AlertmanagerConfig } from './types.ts'
+import type { AlertmanagerConfig, FlapPolicy } from './types.ts'
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 /** Labels heck sets itself on every alert. */
@@ -68,4 +68,32 @@ export function alertmanagerField(add: Add, where: string, v: unknown): Alertman
     else resendMs = d
   }
   return { urls, labels, resendMs }
+}
+
+/** `flap: {changes, within, settle}`: damping of a target whose state keeps changing (alerts/flap.ts). */
+export function flapField(add: Add, where: string, v: unknown): FlapPolicy | undefined {
+  if (v === undefined) return undefined
+  const at = `${where}.flap`
+  if (!isObj(v)) {
+    add(at, 'must be a map like {changes: 4, within: 10m, settle: 5m}')
+    return undefined
+  }
+  for (const k of Object.keys(v)) if (!['changes', 'within', 'settle'].includes(k)) add(at, `unknown field "${k}" (allowed: changes, within, settle)`)
+  const changes = v.changes
+  if (typeof changes !== 'number' || !Number.isInteger(changes) || changes < 0 || changes > 100) {
+    add(`${at}.changes`, `must be a whole number from 0 (off) to 100, got ${JSON.stringify(changes)}`)
+    return undefined
+  }
+  const dur = (k: 'within' | 'settle', dflt: number): number | undefined => {
+    if (v[k] === undefined) return dflt
+    const d = parseDuration(v[k])
+    if (typeof d !== 'number') add(`${at}.${k}`, d.error)
+    else if (d > 24 * 3_600_000) add(`${at}.${k}`, 'must be at most 24h')
+    else return d
+    return undefined
+  }
+  const withinMs = dur('within', 600_000)
+  const settleMs = dur('settle', 300_000)
+  if (withinMs === undefined || settleMs === undefined) return undefined
+  return { changes, withinMs, settleMs }
 }

@@ -31,6 +31,7 @@ export function toFileForm(t: Target): Record<string, unknown> {
   if (c.kind === 'push') {
     out.push = { grace: exactDuration(c.graceMs), ...(c.token !== undefined ? { token: typeof c.token === 'string' ? c.token : { ...c.token } } : {}) }
     if (t.labels) out.labels = { ...t.labels }
+    if (t.flap) out.flap = { changes: t.flap.changes, within: exactDuration(t.flap.withinMs), settle: exactDuration(t.flap.settleMs) }
     return out
   }
   if (c.kind === 'http') {
@@ -53,6 +54,7 @@ export function toFileForm(t: Target): Record<string, unknown> {
   }
   if (t.connection !== 'reuse') out.connection = t.connection
   if (t.labels) out.labels = { ...t.labels }
+  if (t.flap) out.flap = { changes: t.flap.changes, within: exactDuration(t.flap.withinMs), settle: exactDuration(t.flap.settleMs) }
   return out
 }
 

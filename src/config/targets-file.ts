@@ -4,13 +4,13 @@
  * the target (by id, or by position when the id itself is bad) and the field, so
  * a person can fix it without guessing. Nothing half-valid gets through.
  */
-import type { ConnectionMode, Expect, HeaderValue, Target, TargetsFile, Webhook } from './types.ts'
+import type { ConnectionMode, Expect, FlapPolicy, HeaderValue, Target, TargetsFile, Webhook } from './types.ts'
 import { readFile } from 'node:fs/promises'
 import { parseDuration } from './duration.ts'
 import { headersField, mergeNames, PLACEHOLDER_FIX, secretHeadersField } from './header-fields.ts'
 import { REDACTED } from './secrets.ts'
 import { POLL_FIELDS, PUSH_EVAL_MS, pushField } from './push-field.ts'
-import { alertmanagerField, labelsField, webhookFormat } from './alert-fields.ts'
+import { alertmanagerField, flapField, labelsField, webhookFormat } from './alert-fields.ts'
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -29,7 +29,7 @@ const MAX_TARGETS = 200_000
 const MAX_INTERVAL_MS = 24 * 3_600_000
 
 const TOP_FIELDS = new Set(['defaults', 'targets', 'webhooks', 'alertmanager'])
-const DEFAULT_FIELDS = new Set(['interval', 'timeout', 'rise', 'fall', 'method', 'headers', 'secret_headers', 'expect', 'connection'])
+const DEFAULT_FIELDS = new Set(['interval', 'timeout', 'rise', 'fall', 'method', 'headers', 'secret_headers', 'expect', 'connection', 'flap'])
 const TARGET_FIELDS = new Set([...DEFAULT_FIELDS, 'id', 'url', 'tcp', 'push', 'labels'])
 const EXPECT_FIELDS = new Set(['status', 'body_contains', 'max_latency'])
 const WEBHOOK_FIELDS = new Set(['url', 'headers', 'format'])
@@ -82,11 +82,14 @@ interface Partial_ {
   secretHeaders?: string[]
   expect?: Expect
   connection?: ConnectionMode
+  flap?: FlapPolicy
 }
 
 /** The fields shared by `defaults:` and each target. */
 function commonFields(p: Problems, where: string, o: Obj): Partial_ {
   const out: Partial_ = {}
+  const flap = flapField((w, msg) => p.add(w, msg), where, o.flap)
+  if (flap) out.flap = flap
   const interval = durationField(p, where, o, 'interval')
   if (interval !== undefined) out.intervalMs = interval
   const timeout = durationField(p, where, o, 'timeout')
@@ -179,9 +182,10 @@ function targetFrom(p: Problems, where: string, raw: unknown, defaults: Partial_
     }
     const push = pushField((w, msg) => p.add(w, msg), where, raw.push)
     const pushLabels = labelsField((w, msg) => p.add(w, msg), `${where}.labels`, raw.labels)
+    const pushFlap = flapField((w, msg) => p.add(w, msg), where, raw.flap) ?? defaults.flap
     if (p.list.length > before || !push) return undefined
     // Evaluated every PUSH_EVAL_MS by the owner, with thresholds of 1: see push-field.ts.
-    return { id: raw.id as string, check: push, intervalMs: PUSH_EVAL_MS, timeoutMs: PUSH_EVAL_MS / 2, rise: 1, fall: 1, expect: { status: [] }, connection: 'reuse', ...(pushLabels && Object.keys(pushLabels).length > 0 ? { labels: pushLabels } : {}) }
+    return { id: raw.id as string, check: push, intervalMs: PUSH_EVAL_MS, timeoutMs: PUSH_EVAL_MS / 2, rise: 1, fall: 1, expect: { status: [] }, connection: 'reuse', ...(pushLabels && Object.keys(pushLabels).length > 0 ? { labels: pushLabels } : {}), ...(pushFlap && pushFlap.changes > 0 ? { flap: pushFlap } : {}) }
   }
   let check: Target['check'] | undefined
   if (raw.url !== undefined && raw.tcp !== undefined) p.add(where, 'set either "url" (HTTP check) or "tcp" (TCP check), not both')
@@ -213,6 +217,7 @@ function targetFrom(p: Problems, where: string, raw: unknown, defaults: Partial_
   if (p.list.length > before || !check) return undefined
   return {
     ...(labels && Object.keys(labels).length > 0 ? { labels } : {}),
+    ...(m.flap && m.flap.changes > 0 ? { flap: m.flap } : {}),
     id: raw.id as string,
     check,
     intervalMs,

@@ -72,6 +72,15 @@ export interface Target {
   connection: ConnectionMode
   /** The target's own labels, carried by its alerts (Alertmanager routing, silences by label). */
   labels?: Record<string, string>
+  /** Flap damping (alerts/flap.ts); absent = off. */
+  flap?: FlapPolicy
+}
+
+/** `flap:` of a target or `defaults`: more than `changes` state changes within `withinMs` is flapping; `settleMs` without one ends it. */
+export interface FlapPolicy {
+  changes: number
+  withinMs: number
+  settleMs: number
 }
 
 export interface Webhook {

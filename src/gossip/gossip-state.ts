@@ -11,6 +11,7 @@
 import type { CheckResult, Status, Target } from '../config/types.ts'
 import { asTarget } from '../config/target-form.ts'
 import { asIncident } from '../alerts/incident.ts'
+import { asFlapState } from '../alerts/flap.ts'
 import type { HealthObservation, ReplicatedState, TargetView } from '../crdt/replicated-state.ts'
 import { ChangeSource, FileContributions, type HealthRecord, type StateStore } from '../node/state-store.ts'
 
@@ -25,7 +26,8 @@ function asRecord(id: string, o: HealthObservation | undefined): HealthRecord | 
   const r = o.result
   const last = isObj(r) && typeof r.ok === 'boolean' && typeof r.checked_at === 'number' ? (r as unknown as CheckResult) : null
   const incident = asIncident(o.incident)
-  return { id, status: o.status as Status, since: Number(o.since) || 0, owner: o.owner, last, term: Number(o.term) || 0, ...(incident ? { incident } : {}) }
+  const flap = o.flap === undefined ? undefined : asFlapState(o.flap)
+  return { id, status: o.status as Status, since: Number(o.since) || 0, owner: o.owner, last, term: Number(o.term) || 0, ...(incident ? { incident } : {}), ...(flap ? { flap } : {}) }
 }
 
 export class GossipStateStore extends ChangeSource implements StateStore {
@@ -129,6 +131,7 @@ export class GossipStateStore extends ChangeSource implements StateStore {
       owner: rec.owner,
       result: rec.last,
       ...(rec.incident ? { incident: rec.incident } : {}),
+      ...(rec.flap ? { flap: rec.flap } : {}),
       // A change says what it changed from, so a replica that never got the previous record still treats it as news.
       ...(before !== undefined && before !== rec.status ? { was: before } : {}),
     })

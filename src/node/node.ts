@@ -216,6 +216,11 @@ export class HeckNode {
     metrics
       .gauge('heck_target_up', 'Target status as this node knows it: 1 healthy, 0 unhealthy, -1 unknown')
       .collect(() => this.health().map((h) => [{ target: h.id }, h.status === 'healthy' ? 1 : h.status === 'unhealthy' ? 0 : -1]))
+    metrics.gauge('heck_targets_flapping', 'Targets flapping now (notifications held), as this node knows them').collect(() => {
+      let n = 0
+      for (const r of this.state.allHealth()) if (r.flap?.since !== undefined) n++
+      return [[{}, n]]
+    })
   }
 
   /** Applies the contents of this node's targets file (its own contribution). */
@@ -350,6 +355,7 @@ export class HeckNode {
       since: mine?.since ?? rec?.since ?? this.clock.now(),
       owner: this.checker(id) ?? null,
       last,
+      ...(rec?.flap?.since !== undefined ? { flapping: true as const } : {}),
     }
   }
 

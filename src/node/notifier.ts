@@ -76,7 +76,8 @@ export class Notifier {
     const rec = this.o.state.health(id)
     const inc = rec?.incident
     if (!rec || !inc) return
-    const kind = owed(inc, false)
+    // Flapping holds notifications until it settles (alerts/flap.ts).
+    const kind = owed(inc, rec.flap?.since !== undefined)
     if (kind) {
       const key = `${inc.id}:${kind}`
       if (this.inFlight.has(key)) return

@@ -6,6 +6,7 @@
  * change is written and announced once, not once per node.
  */
 import { nextIncident } from '../alerts/incident.ts'
+import { onChange, settled } from '../alerts/flap.ts'
 import type { CheckResult, Status, Target } from '../config/types.ts'
 import type { HistoryStore } from '../history/history.ts'
 import type { ProbeOutcome } from '../poller/prober.ts'
@@ -14,7 +15,7 @@ import type { Clock } from '../seams/clock.ts'
 import type { Logger } from '../seams/log.ts'
 import type { Rng } from '../seams/rng.ts'
 import { RecentResults } from './recent-results.ts'
-import type { StateStore } from './state-store.ts'
+import type { HealthRecord, StateStore } from './state-store.ts'
 
 /**
  * The shortest time (ms) between two writes of one push target's record for a new
@@ -120,12 +121,37 @@ export class ResultHandler {
     // at most once per PUSH_WRITE_MS per target: a job pushing in a loop must not flood gossip.
     const pushed = o.pushedAt !== undefined && o.pushedAt !== prevRecord?.last?.pushed_at && now - (this.pushWrittenAt.get(target.id) ?? -Infinity) >= PUSH_WRITE_MS
     if (pushed) this.pushWrittenAt.set(target.id, now)
-    // Each change to or from unhealthy starts or ends an incident, carried in the record (alerts/incident.ts).
-    const incident = changed ? nextIncident(prevRecord?.incident, target.id, prev.status, next.status, now, o.error) : prevRecord?.incident
-    if (changed || due || stale || pushed) {
-      state.observe({ id: target.id, status: next.status, since: next.since, owner: this.o.self, last: result, term, ...(incident ? { incident } : {}) })
+    const { incident, flap, settledNow } = this.incidentAfter(target, prevRecord, prev.status, next.status, changed, now, o.error)
+    if (changed || due || stale || pushed || settledNow) {
+      state.observe({ id: target.id, status: next.status, since: next.since, owner: this.o.self, last: result, term, ...(incident ? { incident } : {}), ...(flap ? { flap } : {}) })
     } else this.o.onUnwritten(now)
     if (changed) this.announce(target, prev.status, next.status, next.since, o.error)
+  }
+
+  /**
+   * The incident and flap state after this result (carried in the record). Each change to
+   * or from unhealthy starts or ends an incident (alerts/incident.ts), unless the target is
+   * flapping (alerts/flap.ts): then the incident stays as it was announced, and when it
+   * settles, the incident is made to say where it ended, which owes one notification.
+   */
+  private incidentAfter(target: Target, rec: HealthRecord | undefined, from: Status, to: Status, changed: boolean, now: number, error: string | undefined) {
+    let incident = rec?.incident
+    let flap = target.flap ? rec?.flap : undefined
+    let settledNow = false
+    if (changed) {
+      // A first verdict (from unknown) is not a flap.
+      if (target.flap && from !== 'unknown') flap = onChange(flap, target.flap, now)
+      if (flap?.since === undefined) incident = nextIncident(incident, target.id, from, to, now, error)
+    } else if (target.flap && flap?.since !== undefined && settled(flap, target.flap, now)) {
+      flap = { changes: flap.changes }
+      settledNow = true
+      const open = incident !== undefined && incident.endedAt === undefined
+      if (to === 'unhealthy' && !open) incident = nextIncident(undefined, target.id, 'healthy', 'unhealthy', now, error)
+      else if (to === 'healthy' && open && incident) incident = { ...incident, endedAt: now }
+      this.o.log('info', 'target stopped flapping', { target: target.id, status: to })
+    }
+    if (changed && flap?.since === now) this.o.log('info', 'target is flapping; notifications held until it settles', { target: target.id, changes: flap.changes.length })
+    return { incident, flap, settledNow }
   }
 
   private announce(target: Target, from: Status, to: Status, _since: number, error: string | undefined): void {

@@ -5,6 +5,7 @@
  */
 import type { CheckResult, Status, Target } from '../config/types.ts'
 import type { Incident } from '../alerts/incident.ts'
+import type { FlapState } from '../alerts/flap.ts'
 
 /** A health observation as replicated: who wrote it, and in which ownership term. */
 export interface HealthRecord {
@@ -18,6 +19,8 @@ export interface HealthRecord {
   term: number
   /** The target's current or last incident, with what has been sent for it (alerts/incident.ts). */
   incident?: Incident
+  /** Recent state changes, and since when it is flapping (alerts/flap.ts); with flap damping on. */
+  flap?: FlapState
 }
 
 export type StateChange =

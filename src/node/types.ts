@@ -13,6 +13,8 @@ export interface TargetHealth {
   /** The node that checks it now (its first live owner), or null when unknown. */
   owner: string | null
   last: CheckResult | null
+  /** Present while the target is flapping (its notifications are held; SPEC.md "Alerts"). */
+  flapping?: true
 }
 
 export interface TargetDetail extends TargetHealth {
