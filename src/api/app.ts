@@ -16,6 +16,7 @@ import { requireReadAccess, requireWriteAccess } from './auth.ts'
 import { eventsRoute } from './sse.ts'
 import { pageQuery, paginate } from './paging.ts'
 import { pushRoutes } from './push.ts'
+import { parseSilence, SilenceError, type Silence } from '../alerts/silence.ts'
 
 /** Largest accepted request body: one target definition is far below this. */
 export const MAX_BODY_BYTES = 64 * 1024
@@ -132,12 +133,49 @@ export function createApp(deps: ApiDeps) {
     return c.body(null, 204)
   })
 
+  write.post('/v1/silences', async (c) => {
+    if (!deps.putSilence) return fail(c, 404, 'silences are not kept by this node')
+    let body: unknown
+    try {
+      body = await c.req.json()
+    } catch (e) {
+      return fail(c, 400, 'invalid JSON', e instanceof Error ? e.message : String(e))
+    }
+    let s: Silence
+    try {
+      s = parseSilence(body, deps.clock.now(), deps.node, () => `s-${deps.clock.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`)
+    } catch (e) {
+      if (e instanceof SilenceError) return fail(c, 400, 'invalid silence', e.problems)
+      throw e
+    }
+    try {
+      await deps.putSilence(s)
+    } catch (e) {
+      return notAcknowledged(c, e)
+    }
+    return c.json({ ...meta(), silence: s }, 201)
+  })
+
+  write.delete('/v1/silences/:id', async (c) => {
+    const id = c.req.param('id')
+    let removed: boolean
+    try {
+      removed = (await deps.deleteSilence?.(id)) ?? false
+    } catch (e) {
+      return notAcknowledged(c, e)
+    }
+    if (!removed) return fail(c, 404, 'no such silence', { id })
+    return c.body(null, 204)
+  })
+
   write.post('/v1/leave', (c) => {
     deps.leave()
     return c.json({ ...meta(), leaving: true }, 202)
   })
 
   app.route('/', write)
+
+  app.get('/v1/silences', (c) => c.json({ ...meta(), silences: deps.silences?.() ?? [] }))
 
   app.get('/v1/members', (c) => c.json({ ...meta(), members: deps.members() }))
 

@@ -5,6 +5,7 @@
  */
 import type { Target } from '../config/types.ts'
 import type { Heartbeat } from '../node/push-ledger.ts'
+import type { Silence } from '../alerts/silence.ts'
 import type { Clock } from '../seams/clock.ts'
 import type { Registry } from '../metrics/registry.ts'
 import type { HistoryPart } from '../node/story.ts'
@@ -59,6 +60,10 @@ export interface ApiDeps {
   push?(id: string, beat: Heartbeat, o: { forwarded: boolean; bearer?: string }): Promise<string>
   /** Whether `given` is the target's push token (a reference is read on this node). */
   pushTokenMatches?(t: Target, given: string): Promise<boolean>
+  /** Silences in force (alerts/silence.ts); `putSilence` and `deleteSilence` write cluster-wide, durable as target writes. */
+  silences?(): Silence[]
+  putSilence?(s: Silence): Promise<void>
+  deleteSilence?(id: string): Promise<boolean>
   /** Wall time for data ages and timers for SSE keep-alives; a SimClock in tests. */
   clock: Clock
 }

@@ -18,7 +18,7 @@
 import { asTarget } from '../config/target-form.ts'
 import type { Target } from '../config/types.ts'
 import type { Logger } from '../seams/log.ts'
-import { ChangeSource, FileContributions, StoreUnavailableError, type HealthRecord, type StateStore } from '../node/state-store.ts'
+import { ChangeSource, FileContributions, StoreUnavailableError, type HealthRecord, type RecordKind, type StateStore } from '../node/state-store.ts'
 import type { EtcdGateway, KeyValue } from './gateway.ts'
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
@@ -45,6 +45,36 @@ export class EtcdState extends ChangeSource implements StateStore {
 
   constructor(private readonly o: EtcdStateOptions) {
     super()
+  }
+
+  private readonly recs = new Map<RecordKind, Map<string, unknown>>()
+
+  /** `records/KIND/KEY`: small replicated records (silences), JSON. */
+  async putRecord(kind: RecordKind, key: string, value: unknown): Promise<void> {
+    const k = `${this.o.prefix}records/${kind}/${key}`
+    if (value === null) await this.o.gateway.txn([], [{ del: { key: k } }])
+    else await this.o.gateway.put(k, JSON.stringify(value))
+    this.applyRecord(`${kind}/${key}`, value === null ? undefined : JSON.stringify(value))
+  }
+
+  records(kind: RecordKind): Map<string, unknown> {
+    return new Map(this.recs.get(kind) ?? [])
+  }
+
+  /** `KIND/KEY` under `records/`, as etcd has it now; undefined = deleted. */
+  applyRecord(path: string, value: string | undefined): void {
+    const slash = path.indexOf('/')
+    const kind = path.slice(0, slash)
+    if (kind !== 'silence') return
+    const key = path.slice(slash + 1)
+    const m = this.recs.get(kind) ?? new Map<string, unknown>()
+    this.recs.set(kind, m)
+    const v = value === undefined ? undefined : safeJson(value)
+    if (v === undefined) {
+      if (!m.delete(key)) return
+    } else if (same(m.get(key), v)) return
+    else m.set(key, v)
+    this.emit({ kind: 'record', recordKind: kind, key })
   }
 
   private key(kind: 'targets' | 'health', id: string): string {

@@ -242,6 +242,7 @@ export class EtcdClusterStore implements ClusterStore {
       else if (kind === 'health') health.set(id, kv)
       else if (kind === 'members') members.set(id, kv)
       else if (kind === 'left') left.add(id)
+      else if (kind === 'records') this.state.applyRecord(id, kv.value)
     }
     this.cluster.leftMarks.clear()
     for (const n of left) this.cluster.leftMarks.add(n)
@@ -284,6 +285,7 @@ export class EtcdClusterStore implements ClusterStore {
       const [kind, id] = this.split(e.kv.key)
       const kv = e.type === 'put' ? e.kv : undefined
       if (kind === 'targets' || kind === 'health') this.state.applyKv(kind, id, kv)
+      else if (kind === 'records') this.state.applyRecord(id, kv?.value)
       else if (kind === 'left') {
         if (kv) this.cluster.leftMarks.add(id)
         else this.cluster.leftMarks.delete(id)

@@ -13,10 +13,22 @@ import { asTarget } from '../config/target-form.ts'
 import { asIncident } from '../alerts/incident.ts'
 import { asFlapState } from '../alerts/flap.ts'
 import type { HealthObservation, ReplicatedState, TargetView } from '../crdt/replicated-state.ts'
-import { ChangeSource, FileContributions, type HealthRecord, type StateStore } from '../node/state-store.ts'
+import { ChangeSource, FileContributions, type HealthRecord, type RecordKind, type StateStore } from '../node/state-store.ts'
 
 /** The contributor name API writes use, shared by every node. */
 export const API_CONTRIBUTOR = 'api'
+
+/**
+ * Replicated records other than targets (silences) ride in the registry map under keys
+ * `~KIND~KEY`: `~` is outside target ids, so they never meet a target, and they get the
+ * registry's merge and delete semantics (last write wins per key, deletes by tombstone).
+ */
+const RECORD_PREFIX = '~'
+const recordKey = (kind: RecordKind, key: string) => `${RECORD_PREFIX}${kind}~${key}`
+function splitRecordKey(id: string): [RecordKind, string] | undefined {
+  const m = /^~([a-z]+)~(.+)$/.exec(id)
+  return m && m[1] === 'silence' ? [m[1], m[2] as string] : undefined
+}
 
 const STATUSES = new Set<Status>(['healthy', 'unhealthy', 'unknown'])
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -34,6 +46,7 @@ export class GossipStateStore extends ChangeSource implements StateStore {
   private defs = new Map<string, Target>()
   private healthCache = new Map<string, HealthRecord>()
   private files = new FileContributions()
+  private recs = new Map<RecordKind, Map<string, unknown>>()
 
   /**
    * `durable` resolves once this node's writes so far are as safe as it promises (the
@@ -45,13 +58,14 @@ export class GossipStateStore extends ChangeSource implements StateStore {
     private readonly onInvalid: (id: string) => void = () => {},
   ) {
     super()
-    for (const [id, v] of rs.targets()) this.cacheTarget(id, v)
+    for (const [id, v] of rs.targets()) if (!this.cacheRecord(id, v)) this.cacheTarget(id, v)
     for (const [id, o] of rs.allHealth()) {
       const rec = asRecord(id, o)
       if (rec) this.healthCache.set(id, rec)
     }
     rs.onChange((e) => {
       if (e.kind === 'target') {
+        if (this.cacheRecord(e.id, e.target)) return
         const had = this.defs.has(e.id)
         const now = this.cacheTarget(e.id, e.target)
         if (now) this.emit({ kind: 'target', id: e.id, action: had ? 'updated' : 'added' })
@@ -70,6 +84,29 @@ export class GossipStateStore extends ChangeSource implements StateStore {
         this.emit({ kind: 'health', id: e.id, record: rec, previous })
       }
     })
+  }
+
+  /** A record's key: cached (and announced) here, never taken for a target. */
+  private cacheRecord(id: string, v: TargetView | undefined): boolean {
+    if (!id.startsWith(RECORD_PREFIX)) return false
+    const k = splitRecordKey(id)
+    if (!k) return true // a kind this node does not know (a newer peer): ignored
+    const m = this.recs.get(k[0]) ?? new Map<string, unknown>()
+    this.recs.set(k[0], m)
+    if (v) m.set(k[1], v.def)
+    else m.delete(k[1])
+    this.emit({ kind: 'record', recordKind: k[0], key: k[1] })
+    return true
+  }
+
+  async putRecord(kind: RecordKind, key: string, value: unknown): Promise<void> {
+    if (value === null) this.rs.removeTarget(recordKey(kind, key))
+    else this.rs.putTarget(API_CONTRIBUTOR, recordKey(kind, key), value)
+    await this.durable()
+  }
+
+  records(kind: RecordKind): Map<string, unknown> {
+    return new Map(this.recs.get(kind) ?? [])
   }
 
   private cacheTarget(id: string, v: TargetView | undefined): boolean {

@@ -5,7 +5,7 @@
  * them. A removal through the API sticks until the file's entry itself changes.
  */
 import type { Target } from '../config/types.ts'
-import { ChangeSource, FileContributions, type HealthRecord, type StateStore } from './state-store.ts'
+import { ChangeSource, FileContributions, type HealthRecord, type RecordKind, type StateStore } from './state-store.ts'
 
 const same = (a: Target | undefined, b: Target | undefined) => JSON.stringify(a) === JSON.stringify(b)
 
@@ -13,6 +13,7 @@ export class LocalState extends ChangeSource implements StateStore {
   private defs = new Map<string, Target>()
   private files = new FileContributions()
   private healthMap = new Map<string, HealthRecord>()
+  private recs = new Map<RecordKind, Map<string, unknown>>()
 
   setFileTargets(contributor: string, targets: Target[]): void {
     const d = this.files.diff(contributor, targets) ?? { changed: targets, removed: [] }
@@ -64,5 +65,17 @@ export class LocalState extends ChangeSource implements StateStore {
 
   allHealth(): HealthRecord[] {
     return [...this.healthMap.values()]
+  }
+
+  async putRecord(kind: RecordKind, key: string, value: unknown): Promise<void> {
+    const m = this.recs.get(kind) ?? new Map<string, unknown>()
+    this.recs.set(kind, m)
+    if (value === null) m.delete(key)
+    else m.set(key, value)
+    this.emit({ kind: 'record', recordKind: kind, key })
+  }
+
+  records(kind: RecordKind): Map<string, unknown> {
+    return new Map(this.recs.get(kind) ?? [])
   }
 }

@@ -21,6 +21,7 @@ import type { HistoryStore } from '../history/history.ts'
 import { OwnerAssignment, takeoverTerm } from '../ownership/assignment.ts'
 import { SoloCluster, type ClusterView } from './cluster-view.ts'
 import { Notifier, type NotificationSink } from './notifier.ts'
+import { asSilence, type Silence } from '../alerts/silence.ts'
 import { ResultHandler } from './results.ts'
 import { STORY_TRANSITIONS, tellStory, type AskPeer, type HistoryPart } from './story.ts'
 import { PushLedger, type Heartbeat } from './push-ledger.ts'
@@ -185,6 +186,9 @@ export class HeckNode {
         this.bus.emit({ type: 'target', id: c.id, action: c.action })
         this.changedTargets?.add(c.id)
         this.scheduleReconcile(REGISTRY_BATCH_MS)
+      } else if (c.kind === 'record') {
+        // A silence added or lifted: what is owed may have changed.
+        this.notifier?.sweep()
       } else {
         const at = c.record.last?.checked_at
         if (at !== undefined && (this.newestAt === null || at > this.newestAt)) this.newestAt = at
@@ -327,6 +331,27 @@ export class HeckNode {
       this.results.handle(t, this.judgePush(t))
     }
     return heldBy
+  }
+
+  /** Silences in force now (alerts/silence.ts), replicated like the registry. */
+  silences(): Silence[] {
+    const now = this.clock.now()
+    return [...this.state.records('silence').values()].flatMap((v) => {
+      const s = asSilence(v)
+      return s && s.until > now ? [s] : []
+    })
+  }
+
+  /** Adds or replaces a silence cluster-wide; resolves once the write is as safe as a target's. */
+  putSilence(s: Silence): Promise<void> {
+    return this.state.putRecord('silence', s.id, s)
+  }
+
+  /** Removes a silence; false when there was none in force. */
+  async deleteSilence(id: string): Promise<boolean> {
+    if (!this.state.records('silence').has(id)) return false
+    await this.state.putRecord('silence', id, null)
+    return true
   }
 
   /** A push target's state now, from the heartbeats here and the one its shared record names. */

@@ -13,6 +13,7 @@
  * does so every `resend` (alertmanager.resend in the targets file).
  */
 import { markSent, owed } from '../alerts/incident.ts'
+import { asSilence, silences, type Silence } from '../alerts/silence.ts'
 import type { Notification } from '../alerts/payloads.ts'
 import { redactUrl } from '../config/secrets.ts'
 import type { Registry } from '../metrics/registry.ts'
@@ -64,10 +65,36 @@ export class Notifier {
     })
   }
 
-  /** Looks at every target this node checks: sends what is owed, re-sends firing alerts when due. */
+  /** Looks at every target this node checks: sends what is owed, re-sends firing alerts when due; removes expired silences. */
   sweep(): void {
+    this.expireSilences()
     if (!this.o.sink.hasReceivers()) return
     for (const id of this.o.owned()) this.consider(id)
+  }
+
+  /** Silences in force now. */
+  activeSilences(): Silence[] {
+    const now = this.o.clock.now()
+    return [...this.o.state.records('silence').values()].flatMap((v) => {
+      const s = asSilence(v)
+      return s && s.until > now ? [s] : []
+    })
+  }
+
+  private silenced(id: string): boolean {
+    const t = this.o.state.target(id)
+    if (!t) return false
+    const now = this.o.clock.now()
+    return this.activeSilences().some((s) => silences(s, t, now))
+  }
+
+  /** An expired silence removes itself: every node deletes the ones it sees expired (deletes are idempotent). */
+  private expireSilences(): void {
+    const now = this.o.clock.now()
+    for (const [key, v] of this.o.state.records('silence')) {
+      const s = asSilence(v)
+      if (!s || s.until <= now) void this.o.state.putRecord('silence', key, null).catch(() => {})
+    }
   }
 
   /** A target's record changed (anywhere): if this node checks it, send what is owed. */
@@ -76,8 +103,8 @@ export class Notifier {
     const rec = this.o.state.health(id)
     const inc = rec?.incident
     if (!rec || !inc) return
-    // Flapping holds notifications until it settles (alerts/flap.ts).
-    const kind = owed(inc, rec.flap?.since !== undefined)
+    // Flapping holds notifications until it settles (alerts/flap.ts); a silence, while it lasts.
+    const kind = owed(inc, rec.flap?.since !== undefined || this.silenced(id))
     if (kind) {
       const key = `${inc.id}:${kind}`
       if (this.inFlight.has(key)) return
@@ -85,7 +112,7 @@ export class Notifier {
       void this.deliver(rec, kind).finally(() => this.inFlight.delete(key))
       return
     }
-    // Firing and already announced: keep Alertmanager's copy alive.
+    // Firing and already announced: keep Alertmanager's copy alive (it has silences of its own).
     const every = this.o.sink.resendMs()
     if (every === undefined || inc.endedAt !== undefined || inc.sentDown === undefined) return
     const now = this.o.clock.now()

@@ -26,6 +26,10 @@ export interface HealthRecord {
 export type StateChange =
   | { kind: 'target'; id: string; action: 'added' | 'updated' | 'removed' }
   | { kind: 'health'; id: string; record: HealthRecord; previous?: HealthRecord }
+  | { kind: 'record'; recordKind: RecordKind; key: string }
+
+/** Kinds of small replicated records kept beside the targets (last writer wins, by key). */
+export type RecordKind = 'silence'
 
 export interface StateStore {
   /** Replaces what `contributor`'s targets file says; only entries that changed since its last call are applied. */
@@ -50,6 +54,13 @@ export interface StateStore {
    */
   retiredTerm?(id: string): number
   allHealth(): HealthRecord[]
+  /**
+   * Writes (or, with null, deletes) a small replicated record, such as a silence; resolves
+   * once it is as safe as a target write (the API's 2xx waits for it).
+   */
+  putRecord(kind: RecordKind, key: string, value: unknown): Promise<void>
+  /** Every record of a kind, as this node holds them. */
+  records(kind: RecordKind): Map<string, unknown>
   onChange(fn: (c: StateChange) => void): () => void
 }
 

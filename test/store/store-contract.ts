@@ -89,6 +89,14 @@ export function storeContract(kind: string, make: () => Promise<StorePair> | und
       await until('h1 health gone on b', () => b.state.health('h1') === undefined && b.state.target('h1') === undefined)
     })
 
+    run('records (silences): written through one store, seen and deleted on the other', async ({ a, b }) => {
+      await a.state.putRecord('silence', 's1', { id: 's1', why: 'x' })
+      await until('s1 on b', () => (b.state.records('silence').get('s1') as { why?: string } | undefined)?.why === 'x')
+      expect(b.state.targets().some((t) => t.id.includes('s1'))).toBe(false)
+      await b.state.putRecord('silence', 's1', null)
+      await until('s1 gone on a', () => !a.state.records('silence').has('s1'))
+    })
+
     run('membership: each store lists both, alive', async ({ a, b }) => {
       for (const s of [a, b]) {
         await until('both alive', () => s.cluster.members().filter((m) => m.state === 'alive').length === 2)
