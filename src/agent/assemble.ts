@@ -17,7 +17,7 @@ import type { HistoryStore } from '../history/history.ts'
 import type { DurableState } from '../history/state-file.ts'
 import type { Registry } from '../metrics/registry.ts'
 import type { ClusterStore } from '../node/cluster-store.ts'
-import { HeckNode } from '../node/node.ts'
+import { HeckNode, type ProbePeer } from '../node/node.ts'
 import type { AskPeer } from '../node/story.ts'
 import type { Prober } from '../poller/prober.ts'
 import type { Clock } from '../seams/clock.ts'
@@ -42,6 +42,8 @@ export interface AgentIO {
   askPeer?: AskPeer
   /** Hands a push heartbeat to another member; without it, pushes stay on the node that got them. */
   forwardPush?: ForwardPush
+  /** Asks a member to probe a target once (confirm: N); without it, the owner alone decides. */
+  probePeer?: ProbePeer
   /** Reads `{env}` / `{file}` references on this node (a push target's token). */
   secrets?: { resolve(ref: SecretRef): { ok: true; value: string } | { ok: false; error: string } | Promise<{ ok: true; value: string } | { ok: false; error: string }> }
   /** Transition and per-minute history (SQLite), with a data dir. */
@@ -124,6 +126,7 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
     checkCoalesceMaxMs: config.checkCoalesceMaxMs,
     askPeer: io.askPeer,
     forwardPush: io.forwardPush,
+    probePeer: io.probePeer,
   })
   const pushTokenMatches = async (t: Target, given: string): Promise<boolean> => {
     if (t.check.kind !== 'push' || t.check.token === undefined) return false
@@ -177,6 +180,7 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
       deleteTarget: (id) => node.state.removeTarget(id),
       push: (id, beat, o) => node.push(id, beat, o.forwarded),
       silences: () => node.silences(),
+      probeOnce: (id) => node.probeOnce(id),
       putSilence: (s) => node.putSilence(s),
       deleteSilence: (id) => node.deleteSilence(id),
       pushTokenMatches,

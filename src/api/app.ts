@@ -133,6 +133,14 @@ export function createApp(deps: ApiDeps) {
     return c.body(null, 204)
   })
 
+  // Another node asks this one to look at a target from here (confirm: N).
+  write.post('/v1/targets/:id/probe', async (c) => {
+    const id = c.req.param('id')
+    const o = await deps.probeOnce?.(id)
+    if (!o) return fail(c, 404, 'no such target', { id })
+    return c.json({ node: deps.node, target: id, ok: o.ok, latency_ms: o.latencyMs, ...(o.statusCode !== undefined ? { status_code: o.statusCode } : {}), ...(o.error ? { error: o.error } : {}) })
+  })
+
   write.post('/v1/silences', async (c) => {
     if (!deps.putSilence) return fail(c, 404, 'silences are not kept by this node')
     let body: unknown

@@ -60,6 +60,8 @@ export interface ApiDeps {
   push?(id: string, beat: Heartbeat, o: { forwarded: boolean; bearer?: string }): Promise<string>
   /** Whether `given` is the target's push token (a reference is read on this node). */
   pushTokenMatches?(t: Target, given: string): Promise<boolean>
+  /** Probes a target once, now, for another node's confirmation (POST /v1/targets/:id/probe); undefined: no such target. */
+  probeOnce?(id: string): Promise<{ ok: boolean; latencyMs: number; error?: string; statusCode?: number } | undefined>
   /** Silences in force (alerts/silence.ts); `putSilence` and `deleteSilence` write cluster-wide, durable as target writes. */
   silences?(): Silence[]
   putSilence?(s: Silence): Promise<void>

@@ -20,6 +20,7 @@ import { startGcPacer } from '../runtime/gc.ts'
 import { fetchPoster } from '../runtime/http-post.ts'
 import { httpAskPeer } from '../runtime/peer-ask.ts'
 import { httpForwardPush } from '../runtime/push-forward.ts'
+import { httpProbePeer } from '../runtime/probe-ask.ts'
 import { SecretValues } from '../runtime/secret-values.ts'
 import { createProber } from '../runtime/http-prober.ts'
 import { createLogger } from '../runtime/logger.ts'
@@ -128,6 +129,7 @@ export async function agentCommand(args: string[]): Promise<number> {
       // A push goes on under the write rule, so with this node's write token (or, without one, loopback).
       forwardPush: httpForwardPush({ token: cfg.agent.apiToken ?? cfg.agent.apiReadToken, timeoutMs: PEER_TIMEOUT_MS }),
       secrets: new SecretValues({ nodeName: cfg.name, clock: realClock }),
+      probePeer: httpProbePeer({ token: cfg.agent.apiToken ?? cfg.agent.apiReadToken }),
       history,
       durable,
     },

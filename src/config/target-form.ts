@@ -53,6 +53,7 @@ export function toFileForm(t: Target): Record<string, unknown> {
     if (Object.keys(expect).length > 0) out.expect = expect
   }
   if (t.connection !== 'reuse') out.connection = t.connection
+  if (t.confirm) out.confirm = t.confirm
   if (t.labels) out.labels = { ...t.labels }
   if (t.flap) out.flap = { changes: t.flap.changes, within: exactDuration(t.flap.withinMs), settle: exactDuration(t.flap.settleMs) }
   return out

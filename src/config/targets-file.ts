@@ -29,7 +29,7 @@ const MAX_TARGETS = 200_000
 const MAX_INTERVAL_MS = 24 * 3_600_000
 
 const TOP_FIELDS = new Set(['defaults', 'targets', 'webhooks', 'alertmanager'])
-const DEFAULT_FIELDS = new Set(['interval', 'timeout', 'rise', 'fall', 'method', 'headers', 'secret_headers', 'expect', 'connection', 'flap'])
+const DEFAULT_FIELDS = new Set(['interval', 'timeout', 'rise', 'fall', 'method', 'headers', 'secret_headers', 'expect', 'connection', 'flap', 'confirm'])
 const TARGET_FIELDS = new Set([...DEFAULT_FIELDS, 'id', 'url', 'tcp', 'push', 'labels'])
 const EXPECT_FIELDS = new Set(['status', 'body_contains', 'max_latency'])
 const WEBHOOK_FIELDS = new Set(['url', 'headers', 'format'])
@@ -83,6 +83,7 @@ interface Partial_ {
   expect?: Expect
   connection?: ConnectionMode
   flap?: FlapPolicy
+  confirm?: number
 }
 
 /** The fields shared by `defaults:` and each target. */
@@ -90,6 +91,11 @@ function commonFields(p: Problems, where: string, o: Obj): Partial_ {
   const out: Partial_ = {}
   const flap = flapField((w, msg) => p.add(w, msg), where, o.flap)
   if (flap) out.flap = flap
+  if (o.confirm !== undefined) {
+    if (typeof o.confirm !== 'number' || !Number.isInteger(o.confirm) || o.confirm < 1 || o.confirm > 5) {
+      p.add(`${where}.confirm`, `must be a whole number from 1 (the owner alone) to 5, got ${JSON.stringify(o.confirm)}`)
+    } else out.confirm = o.confirm
+  }
   const interval = durationField(p, where, o, 'interval')
   if (interval !== undefined) out.intervalMs = interval
   const timeout = durationField(p, where, o, 'timeout')
@@ -218,6 +224,7 @@ function targetFrom(p: Problems, where: string, raw: unknown, defaults: Partial_
   return {
     ...(labels && Object.keys(labels).length > 0 ? { labels } : {}),
     ...(m.flap && m.flap.changes > 0 ? { flap: m.flap } : {}),
+    ...(m.confirm && m.confirm > 1 ? { confirm: m.confirm } : {}),
     id: raw.id as string,
     check,
     intervalMs,

@@ -74,6 +74,8 @@ export interface Target {
   labels?: Record<string, string>
   /** Flap damping (alerts/flap.ts); absent = off. */
   flap?: FlapPolicy
+  /** Distinct nodes that must see it fail before it is unhealthy (absent = 1: the owner alone). */
+  confirm?: number
 }
 
 /** `flap:` of a target or `defaults`: more than `changes` state changes within `withinMs` is flapping; `settleMs` without one ends it. */

@@ -39,7 +39,9 @@ function asRecord(id: string, o: HealthObservation | undefined): HealthRecord | 
   const last = isObj(r) && typeof r.ok === 'boolean' && typeof r.checked_at === 'number' ? (r as unknown as CheckResult) : null
   const incident = asIncident(o.incident)
   const flap = o.flap === undefined ? undefined : asFlapState(o.flap)
-  return { id, status: o.status as Status, since: Number(o.since) || 0, owner: o.owner, last, term: Number(o.term) || 0, ...(incident ? { incident } : {}), ...(flap ? { flap } : {}) }
+  const c = o.confirmation
+  const confirmation = isObj(c) && typeof c.at === 'number' && isObj(c.saw) && typeof c.outcome === 'string' ? (c as unknown as HealthRecord['confirmation']) : undefined
+  return { id, status: o.status as Status, since: Number(o.since) || 0, owner: o.owner, last, term: Number(o.term) || 0, ...(incident ? { incident } : {}), ...(flap ? { flap } : {}), ...(confirmation ? { confirmation } : {}) }
 }
 
 export class GossipStateStore extends ChangeSource implements StateStore {
@@ -169,6 +171,7 @@ export class GossipStateStore extends ChangeSource implements StateStore {
       result: rec.last,
       ...(rec.incident ? { incident: rec.incident } : {}),
       ...(rec.flap ? { flap: rec.flap } : {}),
+      ...(rec.confirmation ? { confirmation: rec.confirmation } : {}),
       // A change says what it changed from, so a replica that never got the previous record still treats it as news.
       ...(before !== undefined && before !== rec.status ? { was: before } : {}),
     })

@@ -26,6 +26,10 @@ import { ResultHandler } from './results.ts'
 import { STORY_TRANSITIONS, tellStory, type AskPeer, type HistoryPart } from './story.ts'
 import { PushLedger, type Heartbeat } from './push-ledger.ts'
 import { PushRouter, type ForwardPush } from './push-router.ts'
+import type { ProbeOutcome } from '../poller/prober.ts'
+
+/** Asks `member` to probe target `id` once and say what it saw. */
+export type ProbePeer = (member: MemberView, id: string, timeoutMs: number) => Promise<ProbeOutcome>
 
 export interface NodeOptions {
   name: string
@@ -46,6 +50,8 @@ export interface NodeOptions {
   askPeer?: AskPeer
   /** Hands a push heartbeat to another member (push-router.ts); without it, pushes stay on this node. */
   forwardPush?: ForwardPush
+  /** Asks a member to probe a target once, now (confirm: N); without it, targets are confirmed by their owner alone. */
+  probePeer?: ProbePeer
   /** Membership as this node sees it; a cluster of one when absent. */
   cluster?: ClusterView
   /** Delivers notifications (webhooks, Alertmanager) for the incidents of targets this node checks. */
@@ -108,6 +114,7 @@ export class HeckNode {
   private unsubscribeCluster: () => void
 
   private readonly askPeer?: AskPeer
+  private readonly prober: Prober
   private readonly pushes = new PushLedger()
   private readonly pushJudgedAt = new Map<string, number>()
   private readonly pushRouter: PushRouter
@@ -115,6 +122,7 @@ export class HeckNode {
 
   constructor(opts: NodeOptions) {
     this.askPeer = opts.askPeer
+    this.prober = opts.prober
     this.name = opts.name
     this.clock = opts.clock
     this.history = opts.history
@@ -138,6 +146,8 @@ export class HeckNode {
       history: opts.history,
       lastResultRefreshMs: opts.lastResultRefreshMs,
       termOf: (id) => (this.stopped ? undefined : this.owned.get(id)),
+      ...(opts.probePeer ? { confirm: (t: Target) => this.confirm(t, opts.probePeer as ProbePeer) } : {}),
+      onConfirmation: (outcome) => opts.metrics.counter('heck_confirmations_total', 'Confirmations from other nodes (confirm: N), by outcome: confirmed, disagreed, too few').inc({ outcome }),
       onUnwritten: (at) => {
         if (this.newestAt === null || at > this.newestAt) this.newestAt = at
       },
@@ -333,6 +343,48 @@ export class HeckNode {
     return heldBy
   }
 
+  /**
+   * confirm: N — this node saw `t` fail; the next owners in priority order (N - 1 of them,
+   * live ones) probe it at once. Confirmed when N distinct nodes saw it fail; with fewer
+   * live nodes than N, all there are must agree (`too few`).
+   */
+  private async confirm(t: Target, probePeer: ProbePeer): Promise<{ saw: Record<string, string>; outcome: 'confirmed' | 'disagreed' | 'too few' }> {
+    const want = t.confirm ?? 1
+    const live = new Map(this.members().filter((m) => m.state === 'alive').map((m) => [m.name, m]))
+    const asked = this.owners(t.id).filter((n) => n !== this.name && live.has(n)).slice(0, want - 1)
+    // Beyond the owner list, any other live member (owners are only the first few).
+    for (const m of live.values()) if (asked.length < want - 1 && m.name !== this.name && !asked.includes(m.name)) asked.push(m.name)
+    const saw: Record<string, string> = { [this.name]: 'fail' }
+    await Promise.all(
+      asked.map(async (n) => {
+        try {
+          const o = await probePeer(live.get(n) as MemberView, t.id, t.timeoutMs + 1000)
+          saw[n] = o.ok ? 'ok' : 'fail'
+        } catch {
+          saw[n] = 'no answer'
+        }
+      }),
+    )
+    const failed = Object.values(saw).filter((v) => v === 'fail').length
+    if (asked.length + 1 < want) return { saw, outcome: failed === asked.length + 1 ? 'too few' : 'disagreed' }
+    return { saw, outcome: failed >= want ? 'confirmed' : 'disagreed' }
+  }
+
+  /** Probes a target once, now, for another node's confirmation (POST /v1/targets/:id/probe). */
+  async probeOnce(id: string): Promise<ProbeOutcome | undefined> {
+    const t = this.state.target(id)
+    if (!t || t.check.kind === 'push') return undefined
+    const ac = new AbortController()
+    const cancel = this.clock.after(t.timeoutMs, () => ac.abort())
+    try {
+      return await this.prober.probe(t, ac.signal)
+    } catch (e) {
+      return { ok: false, latencyMs: t.timeoutMs, error: e instanceof Error ? e.message : String(e) }
+    } finally {
+      cancel()
+    }
+  }
+
   /** Silences in force now (alerts/silence.ts), replicated like the registry. */
   silences(): Silence[] {
     const now = this.clock.now()
@@ -381,6 +433,7 @@ export class HeckNode {
       owner: this.checker(id) ?? null,
       last,
       ...(rec?.flap?.since !== undefined ? { flapping: true as const } : {}),
+      ...(rec?.confirmation ? { confirmation: rec.confirmation } : {}),
     }
   }
 

@@ -15,7 +15,7 @@ import type { Clock } from '../seams/clock.ts'
 import type { Logger } from '../seams/log.ts'
 import type { Rng } from '../seams/rng.ts'
 import { RecentResults } from './recent-results.ts'
-import type { HealthRecord, StateStore } from './state-store.ts'
+import type { Confirmation, HealthRecord, StateStore } from './state-store.ts'
 
 /**
  * The shortest time (ms) between two writes of one push target's record for a new
@@ -47,6 +47,10 @@ export interface ResultOptions {
   termOf(id: string): number | undefined
   /** Told the wall time of each result that was not written to the shared state. */
   onUnwritten(at: number): void
+  /** Asks other nodes to probe a target that failed here (confirm: N); see HeckNode. Without it, confirm is 1. */
+  confirm?(t: Target): Promise<{ saw: Record<string, string>; outcome: Confirmation['outcome'] }>
+  /** Told the outcome of each confirmation (metrics). */
+  onConfirmation?(outcome: Confirmation['outcome']): void
 }
 
 export class ResultHandler {
@@ -58,6 +62,8 @@ export class ResultHandler {
   private readonly refreshMs: number
   /** Push targets: when a new heartbeat was last written to the shared state (wall ms). */
   private readonly pushWrittenAt = new Map<string, number>()
+  /** Targets whose confirmation is in flight. */
+  private readonly confirming = new Set<string>()
 
   constructor(private readonly o: ResultOptions) {
     this.refreshMs = o.lastResultRefreshMs ?? 300_000
@@ -103,9 +109,61 @@ export class ResultHandler {
       okStreak: 0,
       failStreak: 0,
     }
-    const next = nextHealth(prev, o.ok, { rise: target.rise, fall: target.fall }, now)
-    this.local.set(target.id, next)
+    let next = nextHealth(prev, o.ok, { rise: target.rise, fall: target.fall }, now)
     this.o.history?.recordCheck(target.id, result)
+    // confirm: N — the owner alone does not declare it unhealthy; other nodes are asked first.
+    if ((target.confirm ?? 1) > 1 && this.o.confirm && next.status === 'unhealthy' && prev.status !== 'unhealthy') {
+      next = { ...next, status: prev.status, since: prev.since }
+      if (!this.confirming.has(target.id)) this.startConfirmation(target, result, o.error)
+    }
+    this.local.set(target.id, next)
+    this.commit(target, prevRecord, prev, next, result, now, term, o.error, o.pushedAt)
+  }
+
+  /** Asks other nodes to probe at once; commits `unhealthy` if enough of them saw it fail. */
+  private startConfirmation(target: Target, result: CheckResult, error: string | undefined): void {
+    const id = target.id
+    this.confirming.add(id)
+    void (this.o.confirm as NonNullable<ResultOptions['confirm']>)(target)
+      .then((c) => {
+        const term = this.o.termOf(id)
+        const cur = this.local.get(id)
+        const rec = this.o.state.health(id)
+        if (term === undefined || !cur || !this.o.state.target(id)) return
+        this.o.onConfirmation?.(c.outcome)
+        const confirmation: Confirmation = { at: this.o.clock.now(), saw: c.saw, outcome: c.outcome }
+        // Still failing here, and enough nodes agree: unhealthy now, with who saw it.
+        if (c.outcome !== 'disagreed' && cur.failStreak >= target.fall && cur.status !== 'unhealthy') {
+          const now = this.o.clock.now()
+          const next = { ...cur, status: 'unhealthy' as const, since: now }
+          this.local.set(id, next)
+          const by = Object.entries(c.saw).filter(([, v]) => v === 'fail').map(([n]) => n).sort()
+          this.commit(target, rec, cur, next, result, now, term, error, undefined, { confirmation, confirmedBy: by })
+          return
+        }
+        if (c.outcome === 'disagreed') {
+          this.o.log('warn', 'target seen failing from one place only: status kept (trouble near the checker, not at the target?)', { target: id, saw: c.saw })
+          if (rec) this.o.state.observe({ ...rec, owner: this.o.self, term, confirmation })
+        }
+      })
+      .catch((e) => this.o.log('warn', 'confirmation failed', { target: id, error: String(e) }))
+      .finally(() => this.confirming.delete(id))
+  }
+
+  /** Writes what changed to the shared state, history and log. */
+  private commit(
+    target: Target,
+    prevRecord: HealthRecord | undefined,
+    prev: HealthState,
+    next: HealthState,
+    result: CheckResult,
+    now: number,
+    term: number,
+    error: string | undefined,
+    pushedAt: number | undefined,
+    confirmed?: { confirmation: Confirmation; confirmedBy: string[] },
+  ): void {
+    const { state } = this.o
     const changed = next.status !== prev.status
     if (changed) this.o.history?.recordTransition(target.id, prev.status, next.status, now)
     // Refreshes are spread (0.5–1.5 × the period) so targets that turned healthy together
@@ -119,13 +177,15 @@ export class ResultHandler {
     const stale = prevRecord ? prevRecord.status !== next.status || prevRecord.owner !== this.o.self : next.status !== 'unknown'
     // A push target's new heartbeat goes to every node at once (SPEC.md "Push heartbeats"),
     // at most once per PUSH_WRITE_MS per target: a job pushing in a loop must not flood gossip.
-    const pushed = o.pushedAt !== undefined && o.pushedAt !== prevRecord?.last?.pushed_at && now - (this.pushWrittenAt.get(target.id) ?? -Infinity) >= PUSH_WRITE_MS
+    const pushed = pushedAt !== undefined && pushedAt !== prevRecord?.last?.pushed_at && now - (this.pushWrittenAt.get(target.id) ?? -Infinity) >= PUSH_WRITE_MS
     if (pushed) this.pushWrittenAt.set(target.id, now)
-    const { incident, flap, settledNow } = this.incidentAfter(target, prevRecord, prev.status, next.status, changed, now, o.error)
+    let { incident, flap, settledNow } = this.incidentAfter(target, prevRecord, prev.status, next.status, changed, now, error)
+    if (confirmed && incident && incident.startedAt === now) incident = { ...incident, confirmedBy: confirmed.confirmedBy }
+    const confirmation = confirmed?.confirmation ?? prevRecord?.confirmation
     if (changed || due || stale || pushed || settledNow) {
-      state.observe({ id: target.id, status: next.status, since: next.since, owner: this.o.self, last: result, term, ...(incident ? { incident } : {}), ...(flap ? { flap } : {}) })
+      state.observe({ id: target.id, status: next.status, since: next.since, owner: this.o.self, last: result, term, ...(incident ? { incident } : {}), ...(flap ? { flap } : {}), ...(confirmation ? { confirmation } : {}) })
     } else this.o.onUnwritten(now)
-    if (changed) this.announce(target, prev.status, next.status, next.since, o.error)
+    if (changed) this.announce(target, prev.status, next.status, next.since, error)
   }
 
   /**

@@ -21,6 +21,17 @@ export interface HealthRecord {
   incident?: Incident
   /** Recent state changes, and since when it is flapping (alerts/flap.ts); with flap damping on. */
   flap?: FlapState
+  /** The last confirmation asked for (confirm: N): who saw what, and what came of it. */
+  confirmation?: Confirmation
+}
+
+/** A confirmation from other vantage points (SPEC.md "Alerts"). */
+export interface Confirmation {
+  at: number
+  /** Node → what it saw: `fail`, `ok`, or `no answer`. */
+  saw: Record<string, string>
+  /** `confirmed` (N nodes saw it fail), `disagreed` (fewer did: the status stays), `too few` (fewer live nodes than N; confirmed with all there are). */
+  outcome: 'confirmed' | 'disagreed' | 'too few'
 }
 
 export type StateChange =

@@ -15,6 +15,8 @@ export interface TargetHealth {
   last: CheckResult | null
   /** Present while the target is flapping (its notifications are held; SPEC.md "Alerts"). */
   flapping?: true
+  /** confirm: N — the last time other nodes were asked, who saw what. */
+  confirmation?: { at: number; saw: Record<string, string>; outcome: string }
 }
 
 export interface TargetDetail extends TargetHealth {

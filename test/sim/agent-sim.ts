@@ -136,6 +136,14 @@ export class AgentSim {
         log: this.opts.log ?? silentLogger,
         askPeer: (m, id) => this.askPeer(name, m.name, id),
         forwardPush: (m, id, beat) => this.forwardPush(name, m.name, id, beat),
+        probePeer: async (m, id) => {
+          const peer = this.agents.get(m.name)
+          if (!peer?.up || !this.net.canReach(this.addrOf(name), this.addrOf(m.name))) throw new Error(`unreachable at ${m.name}`)
+          const res = await peer.app.request(`/v1/targets/${id}/probe`, { method: 'POST', headers: { authorization: `Bearer ${SIM_TOKEN}` } })
+          if (!res.ok) throw new Error(`answered HTTP ${res.status}`)
+          const b = (await res.json()) as { ok: boolean; latency_ms: number; error?: string }
+          return { ok: b.ok, latencyMs: b.latency_ms, ...(b.error ? { error: b.error } : {}) }
+        },
         ...(this.opts.history ? { history: new HistoryStore(this.historyDb(name), { clock }) } : {}),
         metrics,
         post: async (url, _headers, body) => {
