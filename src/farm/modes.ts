@@ -29,6 +29,8 @@ export interface ModeSpec {
   period_ms?: number
   /** `flap`: instead of a fixed period, toggle at random with this many toggles per second on average. */
   rate?: number
+  /** Only checks from these heck nodes (by the User-Agent's node name) get this mode; others get ok. Trouble near some checkers. */
+  nodes?: string[]
 }
 
 /** The normalised, in-memory form. */
@@ -44,6 +46,8 @@ export interface Mode {
   /** Random flap: current half (true = failing) and when it next toggles. */
   down: boolean
   nextToggleMs: number
+  /** See ModeSpec.nodes. */
+  nodes?: string[]
 }
 
 /** What one request gets. */
@@ -55,7 +59,7 @@ export const OK_MODE: ModeSpec = { mode: 'ok' }
 
 const KINDS = new Set<ModeKind>(['ok', 'fail', 'slow', 'flap'])
 const FAULTS = new Set<Fault>(['status', 'reset', 'close', 'hang'])
-const SPEC_FIELDS = new Set(['mode', 'status', 'fault', 'delay_ms', 'period_ms', 'rate'])
+const SPEC_FIELDS = new Set(['mode', 'status', 'fault', 'delay_ms', 'period_ms', 'rate', 'nodes'])
 /** Longest delay accepted: longer than any sensible check timeout, short enough not to pin memory forever. */
 const MAX_DELAY_MS = 600_000
 
@@ -85,6 +89,10 @@ export function parseModeSpec(raw: unknown): ModeSpec | { error: string } {
     if (typeof o.rate !== 'number' || !(o.rate > 0) || o.rate > 1000) return { error: 'rate must be a number of toggles per second, above 0 and at most 1000' }
     spec.rate = o.rate
   }
+  if (o.nodes !== undefined) {
+    if (!Array.isArray(o.nodes) || o.nodes.length === 0 || !o.nodes.every((n) => typeof n === 'string' && n !== '')) return { error: 'nodes must be a non-empty list of heck node names' }
+    spec.nodes = o.nodes as string[]
+  }
   return spec
 }
 
@@ -100,6 +108,7 @@ export function toMode(spec: ModeSpec, nowMs: number, random: () => number): Mod
     sinceMs: nowMs,
     down: true,
     nextToggleMs: ratePerS > 0 ? nowMs + expDelayMs(ratePerS, random) : Infinity,
+    ...(spec.nodes ? { nodes: [...spec.nodes] } : {}),
   }
 }
 
@@ -115,6 +124,7 @@ export function toSpec(m: Mode): ModeSpec {
     if (m.ratePerS > 0) s.rate = m.ratePerS
     else s.period_ms = m.periodMs
   }
+  if (m.nodes) s.nodes = [...m.nodes]
   return s
 }
 
