@@ -19,9 +19,18 @@ export function healthTable(targets: TargetHealth[], now: number): string {
     t.owner ?? '-',
     t.last ? `${Math.round(t.last.latency_ms)}ms` : '-',
     ago(t.since, now),
-    t.last?.error ?? '',
+    [t.flapping ? '[flapping]' : '', disagreement(t), t.last?.error ?? ''].filter(Boolean).join(' '),
   ])
-  return renderTable(['ID', 'STATUS', 'OWNER', 'LATENCY', 'SINCE', 'LAST ERROR'], rows)
+  return renderTable(['ID', 'STATUS', 'OWNER', 'LATENCY', 'SINCE', 'NOTE / LAST ERROR'], rows)
+}
+
+/** "[failing only from n1: n2 ok]" while the last confirmation disagreed (confirm: N). */
+function disagreement(t: TargetHealth): string {
+  const c = t.confirmation
+  if (!c || c.outcome !== 'disagreed' || t.status === 'unhealthy') return ''
+  const fail = Object.entries(c.saw).filter(([, v]) => v === 'fail').map(([n]) => n)
+  const rest = Object.entries(c.saw).filter(([, v]) => v !== 'fail').map(([n, v]) => `${n} ${v}`)
+  return `[failing only from ${fail.join(', ')}: ${rest.join(', ')}]`
 }
 
 /** "12 targets: 10 healthy, 1 unhealthy, 1 unknown". */

@@ -95,6 +95,12 @@ export function detailLines(d: TuiDetail | null, id: string | null, width: numbe
     const why = d.partial.length > 0 ? `${d.partial[0]}${d.partial.length > 1 ? ` (+${d.partial.length - 1} more)` : ''}` : 'a member did not answer'
     out.push(paint(escapeTags(fit(`partial: ${clean(why)}`, width)), 'yellow', noColor))
   }
+  if (d.flapping) out.push(paint('flapping: notifications held until it settles', 'yellow', noColor))
+  if (d.confirmation) {
+    const saw = Object.entries(d.confirmation.saw).map(([n, v]) => `${n} ${v}`).join(', ')
+    const what = d.confirmation.outcome === 'disagreed' ? 'seen failing from one place only' : `confirmed (${d.confirmation.outcome})`
+    out.push(escapeTags(fit(`confirmation: ${what}: ${saw}`, width)))
+  }
   if (d.uptime) {
     const pct = (v: number | null) => (v === null ? DASH : `${(v * 100).toFixed(v >= 0.9995 || v === 0 ? 0 : 2)}%`)
     out.push(`uptime  1h ${pct(d.uptime.h1)}  24h ${pct(d.uptime.h24)}  7d ${pct(d.uptime.d7)}`)

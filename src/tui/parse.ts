@@ -103,6 +103,11 @@ export function parseDetail(body: unknown): TuiDetail | null {
     check: describeCheck(t.definition),
     uptime: isObj(t.uptime) ? { h1: num(t.uptime.h1), h24: num(t.uptime.h24), d7: num(t.uptime.d7) } : null,
     partial: t.partial === true ? (Array.isArray(t.partial_reasons) ? t.partial_reasons.filter((r): r is string => typeof r === 'string') : []) : null,
+    flapping: t.flapping === true,
+    confirmation:
+      isObj(t.confirmation) && typeof t.confirmation.outcome === 'string' && isObj(t.confirmation.saw)
+        ? { outcome: t.confirmation.outcome, saw: Object.fromEntries(Object.entries(t.confirmation.saw).filter((e): e is [string, string] => typeof e[1] === 'string')) }
+        : null,
   }
 }
 

@@ -61,6 +61,10 @@ export interface TuiDetail {
   uptime: { h1: number | null; h24: number | null; d7: number | null } | null
   /** Why the answer is incomplete (a member did not answer), when it is. */
   partial: string[] | null
+  /** Flapping now (notifications held). */
+  flapping?: boolean
+  /** confirm: N — the last time other nodes were asked: who saw what. */
+  confirmation?: { outcome: string; saw: Record<string, string> } | null
 }
 
 export interface TuiState {

@@ -1,10 +1,11 @@
 /**
  * The real Alertmanager as heck's receiver (issue 14): Debian's prometheus-alertmanager
- * on a loopback port, its webhook receiver pointed at a recorder in this test; 3 agents
+ * on a loopback port, its webhook receiver pointed at a recorder in this test; 4 agents
  * of the compiled binary with `alertmanager:` in their targets file, and a farm. For
  * each of ROUNDS targets: it fails; once Alertmanager has notified, its owner is
  * SIGKILLed; it recovers under the next owner; the killed agent comes back. The
- * receiver must get exactly one firing and one resolved notification per target.
+ * receiver must get exactly one firing and one resolved notification per target. A
+ * silenced target, failing, sends nothing.
  */
 import { afterAll, expect, test } from 'bun:test'
 import type { Subprocess } from 'bun'
@@ -19,7 +20,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3)
 const amBin = Bun.which('prometheus-alertmanager') ?? Bun.which('alertmanager')
 if (!amBin) console.warn('SKIP: prometheus-alertmanager not found (apt-get install prometheus-alertmanager); the Alertmanager test did not run')
 const dir = mkdtempSync(join(tmpdir(), 'heck-am-'))
-const farm = startFarm({ count: Math.max(6, ROUNDS), seed: 9 })
+const farm = startFarm({ count: Math.max(6, ROUNDS + 1), seed: 9 })
 let am: Subprocess | undefined
 let set: AgentSet | undefined
 const received: Array<{ status: string; target: string; at: number }> = []
@@ -64,8 +65,8 @@ receivers:
   await eventually(async () => (await fetch(`http://127.0.0.1:${amPort}/-/ready`).catch(() => null))?.ok, 20_000, 'Alertmanager ready')
 
   const targets = join(dir, 'targets.yaml')
-  writeFileSync(targets, `${farm.targetsYaml({ count: Math.max(6, ROUNDS), intervalMs: 500, rise: 1, fall: 1 })}alertmanager:\n  urls: [http://127.0.0.1:${amPort}]\n  labels: {env: test}\n  resend: 2s\n`)
-  set = new AgentSet(await ensureBinary(), 3, { names: 'm', targetsPath: targets })
+  writeFileSync(targets, `${farm.targetsYaml({ count: Math.max(6, ROUNDS + 1), intervalMs: 500, rise: 1, fall: 1 })}alertmanager:\n  urls: [http://127.0.0.1:${amPort}]\n  labels: {env: test}\n  resend: 2s\n`)
+  set = new AgentSet(await ensureBinary(), 4, { names: 'm', targetsPath: targets })
   set.startAll()
   await set.waitConverged()
   await Bun.sleep(3500) // join settling: the owners are final
@@ -86,6 +87,17 @@ receivers:
     await set.waitConverged()
     await Bun.sleep(4000) // resends and the returning owner: nothing more may reach the receiver
   }
+  // A silenced target sends nothing, while it is still checked and shown unhealthy.
+  const silenced = `t${ROUNDS}`
+  const made = await fetch(`${set.url(set.running()[0]!)}/v1/silences`, { method: 'POST', body: JSON.stringify({ target: silenced, duration: '10m', reason: 'maintenance' }) })
+  expect(made.status).toBe(201)
+  await Bun.sleep(1000)
+  farm.setMode(String(ROUNDS), { mode: 'fail', status: 503 })
+  await eventually(async () => (await health()).find((t) => t.id === silenced)?.status === 'unhealthy', 15_000, `${silenced} unhealthy`)
+  await Bun.sleep(5000)
+  expect(received.filter((x) => x.target === silenced)).toEqual([])
+  farm.setMode(String(ROUNDS), { mode: 'ok' })
+
   const exact = Array.from({ length: ROUNDS }, (_, r) => `t${r}`).filter((id) => {
     const mine = received.filter((x) => x.target === id)
     return mine.filter((x) => x.status === 'firing').length === 1 && mine.filter((x) => x.status === 'resolved').length === 1

@@ -211,6 +211,8 @@ describe('panes', () => {
         check: 'GET http://a/healthz',
         uptime: { h1: 0.9875, h24: 1, d7: null },
         partial: ['n3: no answer within 800 ms', 'n4: unreachable'],
+        flapping: true,
+        confirmation: { outcome: 'disagreed', saw: { n1: 'fail', n2: 'ok' } },
       },
       'a',
       50,
@@ -223,6 +225,8 @@ describe('panes', () => {
     expect(lines).toContain('healthy → unhealthy')
     expect(lines).toContain('uptime  1h 98.75%  24h 100%  7d -')
     expect(lines).toContain('partial: n3: no answer within 800 ms (+1 more)')
+    expect(lines).toContain('flapping: notifications held until it settles')
+    expect(lines).toContain('confirmation: seen failing from one place only: n')
     expect(detailLines(null, 'a', 50, 0, true).join('\n')).toContain('loading')
   })
   test('event log keeps the newest lines, colours by the new state', () => {
