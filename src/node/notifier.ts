@@ -46,6 +46,10 @@ export interface NotifierOptions {
 
 export class Notifier {
   private readonly inFlight = new Set<string>()
+  /** Notifications this node delivered (incident:kind), to spot one another node delivered too (a partition). */
+  private readonly mine = new Map<string, number>()
+  private readonly counted = new Set<string>()
+  private readonly duplicates
   private readonly lastResend = new Map<string, number>()
   private cancel?: () => void
   private stopped = false
@@ -54,6 +58,8 @@ export class Notifier {
   constructor(private readonly o: NotifierOptions) {
     this.sent = o.metrics.counter('heck_notifications_total', 'Notifications sent by this node, by kind (down, resolved) and result (ok, failed)')
     for (const kind of ['down', 'resolved']) for (const result of ['ok', 'failed']) this.sent.inc({ kind, result }, 0)
+    this.duplicates = o.metrics.counter('heck_notifications_duplicate_total', 'Notifications this node sent that another node sent too for the same incident (seen when their records met: a partition, or a crash between delivery and mark)')
+    for (const kind of ['down', 'resolved']) this.duplicates.inc({ kind }, 0)
     this.schedule()
   }
 
@@ -99,6 +105,7 @@ export class Notifier {
 
   /** A target's record changed (anywhere): if this node checks it, send what is owed. */
   consider(id: string): void {
+    this.spotDuplicate(id)
     if (this.stopped || this.o.termOf(id) === undefined || !this.o.sink.hasReceivers()) return
     const rec = this.o.state.health(id)
     const inc = rec?.incident
@@ -108,6 +115,14 @@ export class Notifier {
     if (kind) {
       const key = `${inc.id}:${kind}`
       if (this.inFlight.has(key)) return
+      // This node sent it already, and a record without the mark won meanwhile (a partition
+      // healing, a delta overtaken by an older one): put the mark back rather than send again.
+      const myMark = this.mine.get(key)
+      const term = this.o.termOf(id)
+      if (myMark !== undefined && term !== undefined) {
+        this.o.state.observe({ ...rec, owner: this.o.self, term, incident: markSent(inc, kind, this.o.self, myMark) })
+        return
+      }
       this.inFlight.add(key)
       void this.deliver(rec, kind).finally(() => this.inFlight.delete(key))
       return
@@ -120,6 +135,25 @@ export class Notifier {
     if (now - last < every) return
     this.lastResend.set(inc.id, now)
     void this.o.sink.resend(this.notification(rec, 'down'))
+  }
+
+  /** A record that says another node sent what this node also sent: counted once per notification on each node that sent it. */
+  private spotDuplicate(id: string): void {
+    const inc = this.o.state.health(id)?.incident
+    if (!inc || this.mine.size === 0) return
+    for (const kind of ['down', 'resolved'] as const) {
+      const key = `${inc.id}:${kind}`
+      const myMark = this.mine.get(key)
+      if (myMark === undefined || this.counted.has(key)) continue
+      const mark = kind === 'down' ? inc.sentDown : inc.sentResolved
+      // sentBy names the sender of the latest mark: resolved's once there is one, else down's.
+      const sender = (kind === 'resolved') === (inc.sentResolved !== undefined) ? inc.sentBy : undefined
+      if (mark !== undefined && (mark !== myMark || (sender !== undefined && sender !== this.o.self))) {
+        this.counted.add(key)
+        this.duplicates.inc({ kind })
+        this.o.log('warn', 'another node also sent this notification (a partition, or a crash before the mark reached it)', { target: id, incident: inc.id, kind })
+      }
+    }
   }
 
   private notification(rec: HealthRecord, kind: 'down' | 'resolved'): Notification {
@@ -151,7 +185,14 @@ export class Notifier {
     const now = this.o.state.health(rec.id)
     const term = this.o.termOf(rec.id)
     if (!now?.incident || now.incident.id !== incident || term === undefined) return
-    this.o.state.observe({ ...now, owner: this.o.self, term, incident: markSent(now.incident, kind, this.o.self, this.o.clock.now()) })
+    const at = this.o.clock.now()
+    this.mine.set(`${incident}:${kind}`, at)
+    if (this.mine.size > 10_000) {
+      const oldest = this.mine.keys().next().value as string
+      this.mine.delete(oldest)
+      this.counted.delete(oldest)
+    }
+    this.o.state.observe({ ...now, owner: this.o.self, term, incident: markSent(now.incident, kind, this.o.self, at) })
     if (kind === 'resolved') this.lastResend.delete(incident)
   }
 

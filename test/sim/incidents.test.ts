@@ -44,3 +44,24 @@ for (const seed of SEEDS) {
     expect(all.every((n) => ids.includes(n.target))).toBe(true)
   }, 120_000)
 }
+
+test('a partition: each side notifies once, and the duplicate is counted by the senders once the sides meet again', async () => {
+  const sim = new AgentSim({ seed: 21, agents: 4, targets: 6 })
+  await sim.start()
+  expect(await sim.runUntil(() => sim.membershipSettled(), 30_000)).toBeGreaterThanOrEqual(0)
+  for (const a of sim.live()) a.agent.alerts.setHooks([{ url: 'http://hook.test/', headers: {} }])
+  await sim.run(3000)
+  const owner = sim.get('n1').agent.node.checker('t4')!
+  const others = sim.live().filter((a) => a.name !== owner)
+  sim.net.partition([sim.addrOf(owner)], others.map((a) => a.addr))
+  await sim.run(8000) // each side: the other is dead, and the majority took t4 over
+  sim.farm.down.add('t4')
+  const downs = () => [...sim.agents.values()].flatMap((a) => a.webhooks.map((w) => JSON.parse(w.body) as { kind: string; target: string })).filter((n) => n.target === 't4' && n.kind === 'down')
+  expect(await sim.runUntil(() => downs().length === 2, 20_000)).toBeGreaterThanOrEqual(0)
+  sim.net.heal()
+  const dup = () => sim.live().reduce((n, a) => n + Number(a.metrics.render().match(/^heck_notifications_duplicate_total\{kind="down"\} (\d+)/m)?.[1] ?? 0), 0)
+  expect(await sim.runUntil(() => dup() >= 1, 30_000)).toBeGreaterThanOrEqual(0)
+  await sim.run(5000)
+  expect(dup()).toBeLessThanOrEqual(2) // at most once on each of the two senders
+  expect(downs()).toHaveLength(2)
+}, 120_000)
