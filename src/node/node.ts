@@ -209,6 +209,10 @@ export class HeckNode {
         if (term !== undefined && c.record.owner !== this.name && c.record.term >= term) this.owned.set(c.id, c.record.term + 1)
         // No record before means the target was `unknown` (records are written from the first verdict on).
         this.notifier?.consider(c.id)
+        const conf = c.record.confirmation
+        if (conf && conf.outcome === 'disagreed' && conf.at !== c.previous?.confirmation?.at) {
+          this.bus.emit({ type: 'confirmation', id: c.id, outcome: conf.outcome, saw: conf.saw })
+        }
         const previous = c.previous?.status ?? 'unknown'
         if (previous !== c.record.status) {
           this.bus.emit({

@@ -53,3 +53,5 @@ export type NodeEvent =
   | { type: 'health'; id: string; status: Status; previous: Status; since: number; checker: string; error?: string }
   | { type: 'member'; name: string; state: MemberState; previous?: MemberState; addr: string }
   | { type: 'target'; id: string; action: 'added' | 'updated' | 'removed' }
+  /** confirm: N — the owner saw a failure the other nodes asked did not: seen from one place only. */
+  | { type: 'confirmation'; id: string; outcome: string; saw: Record<string, string> }

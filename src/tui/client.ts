@@ -324,6 +324,9 @@ export class TuiClient {
       else (s.members ??= []).push({ name, addr: str(d.addr), state, incarnation: null, owned: null, health: null })
       const prev = str(d.previous)
       this.log({ at, kind: 'member', state, text: `member ${name} ${prev ? `${prev} → ` : ''}${state}` })
+    } else if (event === 'confirmation') {
+      const saw = typeof d.saw === 'object' && d.saw !== null ? Object.entries(d.saw as Record<string, unknown>).map(([n, v]) => `${n} ${String(v)}`).join(', ') : ''
+      this.log({ at, kind: 'health', state: 'unknown', text: `${str(d.id) ?? '?'} seen failing from one place only (${saw}); status kept` })
     } else if (event === 'target') {
       this.log({ at, kind: 'target', text: `target ${str(d.id) ?? '?'} ${str(d.action) ?? 'changed'}` })
       // Added or removed targets show up at the next poll; bring it forward.

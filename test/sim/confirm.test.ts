@@ -22,7 +22,9 @@ test('confirm: 2 — one place failing keeps the status and says who saw what; e
   const view = (a: SimAgent) => a.agent.node.health().find((h) => h.id === 'c')!
   expect(sim.live().every((a) => view(a).status === 'healthy')).toBe(true)
 
-  // Failing only from the owner: not unhealthy anywhere; the disagreement shows.
+  // Failing only from the owner: not unhealthy anywhere; the disagreement shows, as an event too.
+  const events: Array<{ type: string; id?: string }> = []
+  sim.get('n3').agent.node.bus.subscribe((e) => events.push(e))
   sim.farm.downFrom.set('c', new Set([owner]))
   expect(await sim.runUntil(() => sim.live().every((a) => view(a).confirmation?.outcome === 'disagreed'), 15_000)).toBeGreaterThanOrEqual(0)
   await sim.run(5000)
@@ -33,6 +35,7 @@ test('confirm: 2 — one place failing keeps the status and says who saw what; e
   const sent = () => [...sim.agents.values()].flatMap((a) => a.webhooks.map((w) => JSON.parse(w.body) as { kind: string; confirmedBy?: string[] }))
   expect(sent()).toEqual([])
   expect(n0.metrics.render()).toMatch(/heck_confirmations_total\{outcome="disagreed"\} [1-9]/)
+  expect(events.some((e) => e.type === 'confirmation' && e.id === 'c')).toBe(true)
 
   // Failing for everyone: unhealthy, the owner and its confirmer named.
   sim.farm.downFrom.delete('c')
