@@ -52,6 +52,7 @@ export class WebhookDispatcher {
       maxInFlight: opts.maxInFlight ?? 8,
     }
     this.results = opts.metrics.counter('heck_webhook_deliveries_total', 'Notification requests (webhooks and Alertmanager) by result: ok, retry, failed')
+    for (const result of ['ok', 'retry', 'failed']) this.results.inc({ result }, 0)
   }
 
   setHooks(hooks: Webhook[], alertmanager?: AlertmanagerConfig): void {

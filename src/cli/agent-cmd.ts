@@ -17,6 +17,7 @@ import { StateFile } from '../history/state-file.ts'
 import { SAVED_KEYS } from '../gossip/gossip-store.ts'
 import { Registry } from '../metrics/registry.ts'
 import { startGcPacer } from '../runtime/gc.ts'
+import { registerProcessMetrics } from '../runtime/process-metrics.ts'
 import { fetchPoster } from '../runtime/http-post.ts'
 import { httpAskPeer } from '../runtime/peer-ask.ts'
 import { httpForwardPush } from '../runtime/push-forward.ts'
@@ -80,6 +81,7 @@ export async function agentCommand(args: string[]): Promise<number> {
   if (targetsPath) initial = await loadTargetsFile(targetsPath) // ConfigError → exit 2
 
   const metrics = new Registry()
+  registerProcessMetrics(metrics, VERSION)
   const reloadErrors = metrics.counter('heck_config_reload_errors_total', 'Targets file or keyring file reloads refused because the file was invalid')
   const history = cfg.dataDir ? await HistoryStore.open(cfg.dataDir, { clock: realClock, log, metrics }) : undefined
   let durable: StateFile | undefined

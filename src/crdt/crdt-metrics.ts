@@ -28,6 +28,11 @@ export function crdtMetrics(m: Registry, read: CrdtGauges): CrdtCounters {
     replies: m.counter('heck_crdt_sync_replies_total', 'Sync replies served, by kind: deltas (what the log has; possibly none) or full (the whole state: megabytes at 10,000 targets).'),
     deferred: m.counter('heck_crdt_sync_deferred_total', 'Sync replies cut short, by reason: budget (maxSyncReplyBytesPerS spent, empty reply) or full (a full state had to wait for fullReplyMinIntervalMs). The asker retries.'),
   }
+  // Every known label value starts at 0, so a fresh agent's rate() has a series to work on.
+  for (const result of ['applied', 'held', 'rejected', 'duplicate']) counters.deltas.inc({ result }, 0)
+  for (const direction of ['in', 'out']) for (const kind of ['delta', 'sync', 'state']) counters.bytes.inc({ direction, kind }, 0)
+  for (const kind of ['deltas', 'full']) counters.replies.inc({ kind }, 0)
+  for (const reason of ['budget', 'full']) counters.deferred.inc({ reason }, 0)
   m.gauge('heck_crdt_context_replicas', 'Replica entries in the causal context (metadata size).').collect(() => [[undefined, read.contextReplicas()]])
   m.gauge('heck_crdt_held_deltas', 'Deltas held for a causal gap.').collect(() => [[undefined, read.heldDeltas()]])
   m.gauge('heck_crdt_missing_dots', 'Dots known missing: holes below a replica\'s newest seen dot, being pulled.').collect(() => [[undefined, read.missingDots()]])

@@ -45,10 +45,19 @@ export function transportLimits(profileName: ProfileName, overrides?: Partial<Sw
   return { maxFrameBytes: DEFAULT_WIRE_LIMITS.maxFrameBytes, serveTimeoutMs: profile(profileName, overrides).streamTimeoutMs * 2 }
 }
 
+/**
+ * Why packets and messages are dropped (heck_packets_dropped_total{reason}): the codec's
+ * reasons, membership's own, and the transport's frame-level ones (runtime/udp-transport.ts).
+ */
+export const DROP_REASONS = ['auth', 'cluster', 'limit', 'malformed', 'oversized', 'replay', 'truncated', 'unknown-tag', 'version', 'misdirected', 'unexpected', 'stranger', 'frame-oversized', 'frame-timeout'] as const
+
 /** Stats that feed the registry as they change. */
 function meteredStats(metrics: Registry): SwimStats {
   const bytes = metrics.counter('heck_gossip_bytes_total', 'Membership bytes sent and received, by direction.')
   const dropped = metrics.counter('heck_packets_dropped_total', 'Membership packets and messages dropped, by reason.')
+  // Every known label value starts at 0 (Prometheus' advice for labelled counters).
+  for (const direction of ['in', 'out']) bytes.inc({ direction }, 0)
+  for (const reason of DROP_REASONS) dropped.inc({ reason }, 0)
   let bytesIn = 0
   let bytesOut = 0
   const counted = (c: Counter, dir: string, from: number, to: number) => c.inc({ direction: dir }, to - from)

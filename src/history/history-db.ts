@@ -101,6 +101,7 @@ export class HistoryDb {
     const m = opts.metrics
     this.recovered = m?.counter('heck_history_recovered_total', 'Damaged history files moved aside and replaced by a new one, by when the damage was found')
     this.errors = m?.counter('heck_history_errors_total', 'History reads answered without history and writes dropped, by op (read|write)')
+    for (const op of ['read', 'write']) this.errors?.inc({ op }, 0)
     m?.gauge('heck_history_available', 'History database usable (1) or not (0; see the log for why)').collect(() => [[undefined, this.live ? 1 : 0]])
     const self = this
     this.kv = {

@@ -193,6 +193,12 @@ export class Registry {
     this.metrics.set(m.name, m)
     return m
   }
+  /** A counter read at scrape time from something that keeps its own total (process CPU seconds). */
+  counterFunc(name: string, help: string, fn: () => number): void {
+    if (this.metrics.has(name)) return
+    this.metrics.set(name, { name, help, type: 'counter', render: (out) => out.push(`${name} ${fn()}`) })
+  }
+
   counter(name: string, help: string): Counter {
     return this.add(new Counter(name, help))
   }

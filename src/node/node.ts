@@ -234,6 +234,17 @@ export class HeckNode {
     metrics
       .gauge('heck_target_up', 'Target status as this node knows it: 1 healthy, 0 unhealthy, -1 unknown')
       .collect(() => this.health().map((h) => [{ target: h.id }, h.status === 'healthy' ? 1 : h.status === 'unhealthy' ? 0 : -1]))
+    metrics
+      .gauge('heck_target_latency_seconds', 'Latency of the last check of each target this node checks (seconds); a target checked elsewhere is not listed here')
+      .collect(() => {
+        const out: Array<[{ target: string }, number]> = []
+        for (const id of this.owned.keys()) {
+          const last = this.results.recent.last(id)
+          if (last) out.push([{ target: id }, last.latency_ms / 1000])
+        }
+        return out
+      })
+    for (const outcome of ['confirmed', 'disagreed', 'too few']) metrics.counter('heck_confirmations_total', 'Confirmations from other nodes (confirm: N), by outcome: confirmed, disagreed, too few').inc({ outcome }, 0)
     metrics.gauge('heck_targets_flapping', 'Targets flapping now (notifications held), as this node knows them').collect(() => {
       let n = 0
       for (const r of this.state.allHealth()) if (r.flap?.since !== undefined) n++

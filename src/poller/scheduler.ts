@@ -166,7 +166,10 @@ export class Scheduler {
     const checks = opts.metrics.counter('heck_checks_total', 'Checks run, by result')
     this.checksOk = checks.labels({ result: 'ok' })
     this.checksFail = checks.labels({ result: 'fail' })
+    this.checksOk.inc(0)
+    this.checksFail.inc(0)
     this.skipped = opts.metrics.counter('heck_checks_skipped_total', 'Check slots skipped because the previous check of the target was still queued or running').labels()
+    this.skipped.inc(0)
   }
 
   /** Targets scheduled now. */
