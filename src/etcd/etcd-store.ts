@@ -207,9 +207,11 @@ export class EtcdClusterStore implements ClusterStore {
       if (this.lastError.startsWith('etcd unreachable')) this.lastError = ''
     } catch (e) {
       this.fail(e)
-      // Past the TTL without a confirmed keepalive, etcd has let the lease go: this node is
-      // out for everyone, so it stops checking and writing until it registers again.
-      if (String(e).includes('lease expired') || this.o.clock.now() - this.leaseConfirmedAt >= this.o.leaseTtlMs) {
+      // Two thirds of the TTL without a confirmed keepalive (two missed in a row): etcd lets the
+      // lease go within the last third, and the others take this node's targets then. It stops
+      // checking and writing first, so that nothing is checked twice (a target may go unchecked
+      // for up to a third of the TTL instead), until it registers again.
+      if (String(e).includes('lease expired') || this.o.clock.now() - this.leaseConfirmedAt >= (this.o.leaseTtlMs * 2) / 3) {
         if (this.lease === lease) this.lease = undefined
         this.setSelfAlive(false)
         this.watchAbort?.abort() // the run loop registers again once etcd answers
