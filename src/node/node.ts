@@ -169,7 +169,7 @@ export class HeckNode {
     this.pushRouter = new PushRouter({
       self: opts.name,
       owners: (id) => this.owners(id),
-      members: () => this.members(),
+      members: () => this.peers(),
       ledger: this.pushes,
       forward: opts.forwardPush,
     })
@@ -365,7 +365,7 @@ export class HeckNode {
    */
   private async confirm(t: Target, probePeer: ProbePeer): Promise<{ saw: Record<string, string>; outcome: 'confirmed' | 'disagreed' | 'too few' }> {
     const want = t.confirm ?? 1
-    const live = new Map(this.members().filter((m) => m.state === 'alive').map((m) => [m.name, m]))
+    const live = new Map(this.peers().filter((m) => m.state === 'alive').map((m) => [m.name, m]))
     const asked = this.owners(t.id).filter((n) => n !== this.name && live.has(n)).slice(0, want - 1)
     // Beyond the owner list, any other live member (owners are only the first few).
     for (const m of live.values()) if (asked.length < want - 1 && m.name !== this.name && !asked.includes(m.name)) asked.push(m.name)
@@ -495,6 +495,11 @@ export class HeckNode {
     } catch (e) {
       return { transitions: [], history: 'unavailable', history_error: e instanceof Error ? e.message : String(e) }
     }
+  }
+
+  /** Members without their owned counts (which cost a walk of every target): for routing pushes and probes. */
+  private peers(): MemberView[] {
+    return this.cluster.members().map((m) => ({ ...m, owned: 0 }))
   }
 
   members(): MemberView[] {
