@@ -128,6 +128,7 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
     forwardPush: io.forwardPush,
     probePeer: io.probePeer,
   })
+  const silenceIds = io.rng.fork('silence-ids')
   const pushTokenMatches = async (t: Target, given: string): Promise<boolean> => {
     if (t.check.kind !== 'push' || t.check.token === undefined) return false
     let want = t.check.token
@@ -182,6 +183,7 @@ export function assembleAgent(config: AgentConfig, io: AgentIO): Agent {
       silences: () => node.silences(),
       probeOnce: (id) => node.probeOnce(id),
       putSilence: (s) => node.putSilence(s),
+      newSilenceId: () => `s-${clock.now().toString(36)}-${silenceIds.int(2 ** 30).toString(36)}`,
       deleteSilence: (id) => node.deleteSilence(id),
       pushTokenMatches,
       members: () => node.members(),

@@ -151,7 +151,7 @@ export function createApp(deps: ApiDeps) {
     }
     let s: Silence
     try {
-      s = parseSilence(body, deps.clock.now(), deps.node, () => `s-${deps.clock.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`)
+      s = parseSilence(body, deps.clock.now(), deps.node, () => deps.newSilenceId?.() ?? `s-${deps.clock.now().toString(36)}`)
     } catch (e) {
       if (e instanceof SilenceError) return fail(c, 400, 'invalid silence', e.problems)
       throw e

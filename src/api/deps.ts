@@ -65,6 +65,8 @@ export interface ApiDeps {
   /** Silences in force (alerts/silence.ts); `putSilence` and `deleteSilence` write cluster-wide, durable as target writes. */
   silences?(): Silence[]
   putSilence?(s: Silence): Promise<void>
+  /** A fresh id for a silence given without one (from the node's Rng, so simulations replay). */
+  newSilenceId?(): string
   deleteSilence?(id: string): Promise<boolean>
   /** Wall time for data ages and timers for SSE keep-alives; a SimClock in tests. */
   clock: Clock
